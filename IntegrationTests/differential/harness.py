@@ -13,6 +13,7 @@ Session file format (sessions/*.txt), one item per line:
     !pipeline ... !end                 the commands between are written in one send, then all replies read
     !inline PING                       send the rest of the line raw, as an inline command, + CRLF
     !scan [MATCH p] [COUNT n]          run SCAN 0.. to completion on both; compare the sorted key sets
+    !closed                            both servers must close the connection now; then reconnect both
     !replay-resp3                      (file flag) also replay this whole session after HELLO 3
 
 Rules (after '# expect:'):
@@ -158,6 +159,8 @@ def parse_session(path: Path) -> Session:
             elif word == "inline":
                 s = Step(no, line, "inline", args=[rest.encode()], rules=rules)
                 (pipeline.children if pipeline else steps).append(s)
+            elif word == "closed":
+                steps.append(Step(no, line, "closed"))
             elif word == "scan":
                 steps.append(Step(no, line, "scan", args=split_args(rest), rules=rules))
             else:
@@ -327,6 +330,17 @@ class _Side:
     def send(self, data: bytes):
         self.conn.send(data)
 
+    def expect_closed(self) -> str:
+        try:
+            extra = self.conn.read_until_closed(self.timeout)
+            state = "closed" if not extra else f"closed after sending more bytes {extra[:200]!r}"
+        except ReplyTimeout as e:
+            state = f"<still open after {self.timeout}s; received {e.partial[:200]!r}>"
+        except OSError as e:
+            state = "closed" if isinstance(e, ConnectionResetError) else f"<socket error {e}>"
+        self.connect()
+        return state
+
     def read(self) -> tuple[Optional[Frame], bytes, Optional[str]]:
         try:
             f, raw = self.conn.read_reply_raw()
@@ -417,6 +431,9 @@ def run_session(session: Session, ref_port: int, target_port: int, protocol: int
                 treplies = [tgt.read() for _ in step.children]
                 for c, r, t in zip(step.children, rreplies, treplies):
                     result.outcomes.append(_compare(c, *r, *t))
+            elif step.kind == "closed":
+                rc, tc = ref.expect_closed(), tgt.expect_closed()
+                result.outcomes.append(Outcome(step, rc, tc, "match" if rc == tc == "closed" else "mismatch"))
             elif step.kind == "scan":
                 rk, rerr = _scan_all(ref, step.args)
                 tk, terr = _scan_all(tgt, step.args)
