@@ -72,6 +72,7 @@ def pytest_runtest_protocol(item, nextitem):
 class _Servers:
     def __init__(self):
         self.handles: list[ServerHandle] = []
+        _ServersRegistry.live.append(self)
 
     def start(self, binary, *args, **kw) -> ServerHandle:
         h = start_server(binary, args, **kw)
@@ -81,6 +82,8 @@ class _Servers:
     def stop_all(self):
         for h in self.handles:
             h.stop()
+        if self in _ServersRegistry.live:
+            _ServersRegistry.live.remove(self)
 
 
 @pytest.fixture
@@ -144,17 +147,17 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.when == "call" and rep.failed:
-        # Attach the server logs of every server fixture the test used, so a failure is explained.
-        for name in ("roost", "roost_module", "redis_ref"):
-            h = item.funcargs.get(name) if hasattr(item, "funcargs") else None
-            if isinstance(h, ServerHandle):
-                rep.sections.append((f"server {h.name}", h.describe()))
-        for name in ("start_roost", "start_redis"):
-            f = item.funcargs.get(name) if hasattr(item, "funcargs") else None
-            servers = getattr(f, "__closure__", None)
-            if servers:
-                for cell in servers:
-                    v = cell.cell_contents
-                    if isinstance(v, _Servers):
-                        for h in v.handles:
-                            rep.sections.append((f"server {h.name}", h.describe()))
+        # Attach the log of every server the test used, so that a failure explains itself.
+        seen = set()
+        for h in _ServersRegistry.all_handles():
+            if h.pid not in seen and h.log_path.exists():
+                seen.add(h.pid)
+                rep.sections.append((f"server {h.name} (pid {h.pid}, port {h.port})", h.describe()))
+
+
+class _ServersRegistry:
+    live: list = []
+
+    @classmethod
+    def all_handles(cls):
+        return [h for s in cls.live for h in s.handles]

@@ -157,9 +157,14 @@ def start_server(binary: str, extra_args: Sequence[str] = (), name: Optional[str
         workdir = Path(tempfile.mkdtemp(prefix=f"roost-it-{name}-"))
         log_path = workdir / "server.log"
         args = ["--port", str(port), "--bind", bind]
+        extra = list(extra_args)
         if is_redis_binary(binary):
             args += ["--save", "", "--appendonly", "no", "--dir", str(workdir)]
-        args += list(extra_args)
+            if "--config" in extra:  # redis-server takes the config file as its first argument
+                i = extra.index("--config")
+                args.insert(0, extra[i + 1])
+                del extra[i:i + 2]
+        args += extra
         logf = open(log_path, "wb")
         proc = subprocess.Popen([binary] + args, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=workdir, start_new_session=True)
