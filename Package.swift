@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Checked exclusivity stays on in debug and test builds; release builds may drop it (see docs/PERFORMANCE.md).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Roost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RoostCore", targets: ["RoostCore"]),
+        .library(name: "RoostProtocol", targets: ["RoostProtocol"]),
+        .library(name: "RoostServer", targets: ["RoostServer"]),
+        .executable(name: "roostd", targets: ["roostd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "RoostCore",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RoostProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RoostServer",
+            dependencies: [
+                "RoostCore",
+                "RoostProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "roostd",
+            dependencies: [
+                "RoostServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "RoostCoreTests", dependencies: ["RoostCore"]),
+        .testTarget(
+            name: "RoostProtocolTests",
+            dependencies: ["RoostProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "RoostServerTests",
+            dependencies: [
+                "RoostServer", "RoostCore", "RoostProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+    ]
+)
