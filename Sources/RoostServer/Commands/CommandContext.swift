@@ -1,0 +1,144 @@
+public import NIOCore
+public import RoostCore
+public import RoostProtocol
+import Synchronization
+
+/// Everything a command handler works with: the arguments, the reply buffer, this connection's state and the
+/// shared server state. One instance lives per connection and is reused for every command, so dispatch allocates
+/// nothing of its own.
+public struct CommandContext {
+    /// The command's arguments, name first, as slices of the connection's receive buffer.
+    public var arguments: [ByteBuffer] = []
+    /// Replies are appended here and flushed once per read batch.
+    public var out: ByteBuffer
+    /// Server-wide state.
+    public let server: ServerState
+    /// The connection's shared view.
+    public let session: ClientSession
+    /// The protocol version chosen by `HELLO`.
+    public var respVersion: RESPVersion = .resp2
+    /// Whether the connection has authenticated (true when no password is set).
+    public var authenticated: Bool
+    /// Set by a handler to close the connection once its reply is flushed (`QUIT`, protocol errors).
+    public var closeAfterReply = false
+    /// The wall clock at the start of this command, Unix milliseconds; every key checked during one command sees
+    /// the same time, as in Redis.
+    public var now: Int64 = 0
+    /// The last command executed, published to `CLIENT LIST` once per read batch.
+    public var lastCommand: Command?
+
+    init(server: ServerState, session: ClientSession, out: ByteBuffer, authenticated: Bool) {
+        self.server = server
+        self.session = session
+        self.out = out
+        self.authenticated = authenticated
+    }
+
+    /// Number of arguments, name included.
+    @inlinable public var count: Int { arguments.count }
+
+    /// Runs `body` with exclusive access to the keyspace (one command is one critical section).
+    public func withKeyspace<Result: Sendable, Failure: Error>(
+        _ body: (inout Keyspace) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try server.keyspace.withLock { (keyspace: inout Keyspace) throws(Failure) -> Result in try body(&keyspace) }
+    }
+
+    /// Reads the entry of the key in argument `index` as a read command does (touches it, counts a hit or miss).
+    public func readEntry(_ index: Int) -> Entry? {
+        let now = self.now
+        return withArgument(index) { key in server.keyspace.withLock { $0.read(key, now: now) } }
+    }
+
+    /// The entry of the key in argument `index` without touching it or counting statistics.
+    public func peekEntry(_ index: Int) -> Entry? {
+        let now = self.now
+        return withArgument(index) { key in server.keyspace.withLock { $0.peek(key, now: now) } }
+    }
+
+    /// Gives `body` the entry of the key in argument `index` to change in place (see ``Keyspace/update(_:now:_:)``).
+    public func updateEntry<Result: Sendable>(
+        _ index: Int,
+        _ body: (inout Entry?) throws(CommandError) -> Result
+    ) throws(CommandError) -> Result {
+        let now = self.now
+        let outcome: Swift.Result<Result, CommandError> = withArgument(index) { key in
+            server.keyspace.withLock { keyspace in
+                keyspace.update(key, now: now) { entry in
+                    Swift.Result { () throws(CommandError) -> Result in try body(&entry) }
+                }
+            }
+        }
+        return try outcome.get()
+    }
+
+    // MARK: Arguments
+
+    /// Argument `index` as a `String` (for names and options; keys and values stay bytes).
+    public func string(_ index: Int) -> String {
+        String(buffer: arguments[index])
+    }
+
+    /// Argument `index` as a byte array (copied: for storing).
+    public func bytes(_ index: Int) -> [UInt8] {
+        Array(arguments[index].readableBytesView)
+    }
+
+    /// Whether argument `index` equals `option`, ignoring ASCII case. `option` must be upper case.
+    public func argument(_ index: Int, is option: StaticString) -> Bool {
+        let argument = arguments[index]
+        guard argument.readableBytes == option.utf8CodeUnitCount else { return false }
+        return argument.withUnsafeReadableBytes { bytes in
+            var position = 0
+            let pointer = option.utf8Start
+            while position < bytes.count {
+                var byte = bytes[position]
+                if byte >= 0x61 && byte <= 0x7A { byte -= 0x20 }
+                if byte != pointer[position] { return false }
+                position += 1
+            }
+            return true
+        }
+    }
+
+    /// Argument `index` parsed as a 64-bit integer with Redis's strictness (no spaces, no `+`, no leading zeros).
+    public func integer(_ index: Int) throws(CommandError) -> Int64 {
+        guard let value = arguments[index].withUnsafeReadableBytes({ RedisNumber.parseInteger($0) }) else {
+            throw .notInteger
+        }
+        return value
+    }
+
+    /// Argument `index` parsed as a float the way Redis's `getLongDoubleFromObject` does.
+    public func double(_ index: Int) throws(CommandError) -> Double {
+        guard let value = arguments[index].withUnsafeReadableBytes({ RedisNumber.parseDouble($0) }) else {
+            throw .notFloat
+        }
+        return value
+    }
+
+    /// Calls `body` with argument `index`'s bytes (no copy).
+    @inlinable
+    public func withArgument<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try arguments[index].withUnsafeReadableBytes(body)
+    }
+
+    // MARK: Replies
+
+    /// Appends `+OK`.
+    public mutating func replyOK() { out.writeRESPSimpleString("OK") }
+
+    /// Appends a bulk string, or the null reply for nil.
+    public mutating func replyBulk(_ bytes: [UInt8]?) {
+        if let bytes { out.writeRESPBulkString(bytes) } else { out.writeRESPNull(respVersion) }
+    }
+
+    /// Appends an integer.
+    public mutating func replyInteger(_ value: Int) { out.writeRESPInteger(value) }
+
+    /// Appends the null bulk (RESP2 `$-1`, RESP3 `_`).
+    public mutating func replyNull() { out.writeRESPNull(respVersion) }
+
+    /// Appends an error reply.
+    public mutating func replyError(_ error: CommandError) { out.writeRESPError(error.message) }
+}

@@ -1,0 +1,28 @@
+import Synchronization
+
+/// Per-command counters for `INFO commandstats`, updated lock-free from every event loop.
+public final class CommandStatistics: Sendable {
+    let calls = Atomic<Int>(0)
+    let microseconds = Atomic<Int>(0)
+    let rejectedCalls = Atomic<Int>(0)
+    let failedCalls = Atomic<Int>(0)
+
+    init() {}
+
+    func recordCall(microseconds elapsed: Int, failed: Bool) {
+        calls.add(1, ordering: .relaxed)
+        microseconds.add(elapsed, ordering: .relaxed)
+        if failed { failedCalls.add(1, ordering: .relaxed) }
+    }
+
+    func recordRejection() {
+        rejectedCalls.add(1, ordering: .relaxed)
+    }
+
+    func reset() {
+        calls.store(0, ordering: .relaxed)
+        microseconds.store(0, ordering: .relaxed)
+        rejectedCalls.store(0, ordering: .relaxed)
+        failedCalls.store(0, ordering: .relaxed)
+    }
+}

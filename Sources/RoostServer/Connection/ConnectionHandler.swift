@@ -1,0 +1,219 @@
+import NIOCore
+import RoostProtocol
+
+/// The per-connection NIO handler: it only moves bytes. Requests are parsed in place from the receive buffer,
+/// executed through ``Dispatcher``, and all replies of one read batch leave in one write.
+///
+/// Memory per connection stays bounded: the receive buffer by `client-query-buffer-limit` and the parser's
+/// limits, and the reply buffer by pausing command processing (and reading) whenever the socket stops
+/// accepting writes, so a client that pipelines without reading cannot make the server buffer without bound.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Replies beyond this many bytes are written out mid-batch, and processing pauses if the peer is slow.
+    static let replyFlushThreshold = 64 * 1024
+
+    private let server: ServerState
+    private var commandContext: CommandContext!
+    private var parser = RESPRequestParser()
+    private var inbound: ByteBuffer?
+    private var limits = ConnectionLimits()
+    private var paused = false
+    private var closing = false
+    private var registered = false
+
+    init(server: ServerState) {
+        self.server = server
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let now = Clock.wallMilliseconds()
+        let id = server.nextClientID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let session = ClientSession(id: id, channel: context.channel, now: now)
+        limits.refresh(from: server)
+        commandContext = CommandContext(
+            server: server,
+            session: session,
+            out: context.channel.allocator.buffer(capacity: 1024),
+            authenticated: limits.requirePass == nil
+        )
+        server.statistics.connectionsReceived.add(1, ordering: .relaxed)
+
+        if let refusal = admissionRefusal(remote: context.channel.remoteAddress) {
+            server.statistics.rejectedConnections.add(1, ordering: .relaxed)
+            var buffer = context.channel.allocator.buffer(capacity: refusal.utf8.count + 3)
+            buffer.writeRESPError(refusal)
+            closing = true
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        server.clients.withLock { $0[id] = session }
+        registered = true
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if registered, let id = commandContext?.session.id {
+            _ = server.clients.withLock { $0.removeValue(forKey: id) }
+        }
+        registered = false
+        context.fireChannelInactive()
+    }
+
+    /// Redis's admission checks: `maxclients` first, then protected mode.
+    private func admissionRefusal(remote: SocketAddress?) -> String? {
+        let config = server.currentConfiguration
+        if server.clients.withLock({ $0.count }) >= config.maxClients {
+            return "ERR max number of clients reached"
+        }
+        if config.protectedMode, config.requirePass == nil, let remote, !remote.isLoopback {
+            return ProtectedMode.deniedMessage
+        }
+        return nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        var incoming = unwrapInboundIn(data)
+        server.statistics.inputBytes.add(incoming.readableBytes, ordering: .relaxed)
+        if inbound == nil || inbound!.readableBytes == 0 {
+            inbound = incoming
+        } else {
+            inbound!.writeBuffer(&incoming)
+        }
+        if inbound!.readableBytes > limits.queryBufferLimit {
+            server.logger.warning(
+                "closing client that reached max query buffer length",
+                metadata: ["client.id": "\(commandContext.session.id)", "bytes": "\(inbound!.readableBytes)"]
+            )
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        processBuffered(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushReplies(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if paused && context.channel.isWritable {
+            paused = false
+            processBuffered(context: context)
+            flushReplies(context: context)
+            if !paused { context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The peer half-closed: answer what it sent, then close, as Redis does on EOF.
+            flushReplies(context: context)
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Parses and executes every complete command in the receive buffer, unless paused or closing.
+    private func processBuffered(context: ChannelHandlerContext) {
+        guard var buffer = inbound else { return }
+        inbound = nil  // hold the only reference while parsing, so slices do not force a copy on the next append
+        defer {
+            commandContext.arguments.removeAll(keepingCapacity: true)
+            if buffer.readableBytes > 0 {
+                buffer.discardReadBytes()
+                inbound = buffer
+            }
+        }
+        if server.configurationGeneration.load(ordering: .acquiring) != limits.generation {
+            limits.refresh(from: server)
+        }
+        limits.request.authenticated = commandContext.authenticated
+        var executed = false
+        while !closing && !paused {
+            do {
+                guard try parser.parse(&buffer, into: &commandContext.arguments, limits: limits.request) else { break }
+            } catch {
+                commandContext.out.writeRESPError("ERR " + error.message)
+                closing = true
+                flushReplies(context: context)
+                context.close(promise: nil)
+                return
+            }
+            executed = true
+            Dispatcher.execute(&commandContext)
+            limits.request.authenticated = commandContext.authenticated
+            if commandContext.closeAfterReply {
+                closing = true
+                flushReplies(context: context)
+                context.close(promise: nil)
+                return
+            }
+            if commandContext.out.readableBytes >= ConnectionHandler.replyFlushThreshold {
+                flushReplies(context: context)
+                if !context.channel.isWritable {
+                    paused = true
+                    context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+                }
+            }
+        }
+        if executed {
+            let session = commandContext.session
+            let now = commandContext.now
+            let pending = buffer.readableBytes
+            session.visible.withLock {
+                $0.lastInteraction = now
+                $0.queryBufferBytes = pending
+                $0.respVersion = commandContext.respVersion.rawValue
+                if let last = commandContext.lastCommand { $0.lastCommand = last.fullName }
+            }
+        }
+    }
+
+    private func flushReplies(context: ChannelHandlerContext) {
+        guard commandContext != nil, commandContext.out.readableBytes > 0 else { return }
+        server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
+        context.writeAndFlush(wrapOutboundOut(commandContext.out), promise: nil)
+        commandContext.out.clear()
+    }
+}
+
+/// Limits a connection caches from the configuration, re-read only when `CONFIG SET` changed something.
+struct ConnectionLimits {
+    var request = RESPRequestLimits()
+    var queryBufferLimit = 1 << 30
+    var requirePass: String?
+    var generation = -1
+
+    mutating func refresh(from server: ServerState) {
+        generation = server.configurationGeneration.load(ordering: .acquiring)
+        let config = server.currentConfiguration
+        request.maxBulkLength = config.protoMaxBulkLength
+        queryBufferLimit = config.clientQueryBufferLimit
+        requirePass = config.requirePass
+    }
+}
+
+extension SocketAddress {
+    /// Whether the address is on the loopback interface (or a Unix socket), for protected mode.
+    var isLoopback: Bool {
+        switch self {
+        case .unixDomainSocket: return true
+        case .v4:
+            return ipAddress?.hasPrefix("127.") ?? false
+        case .v6:
+            guard let ip = ipAddress else { return false }
+            return ip == "::1" || ip.hasPrefix("::ffff:127.")
+        }
+    }
+}

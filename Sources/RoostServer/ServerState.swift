@@ -1,0 +1,107 @@
+public import Logging
+public import RoostCore
+public import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// State shared by every connection of one server: the keyspace, the configuration, the client registry and the
+/// counters `INFO` reports.
+public final class ServerState: Sendable {
+    /// The keyspace; every command runs as one critical section over it.
+    public let keyspace: Mutex<Keyspace>
+    /// The command table.
+    public let commands: CommandTable
+    /// Logger (values are never logged).
+    public let logger: Logger
+    /// 40 hex characters identifying this process run (`INFO server` `run_id`).
+    public let runID: String
+    /// Unix milliseconds at start.
+    public let startedAt: Int64
+
+    let configuration: Mutex<ServerConfiguration>
+    /// Bumped on every `CONFIG SET`, so connections re-read cached limits only when something changed.
+    let configurationGeneration = Atomic<Int>(0)
+    let clients = Mutex<[UInt64: ClientSession]>([:])
+    let nextClientID = Atomic<UInt64>(1)
+    let statistics = ServerStatistics()
+    let shutdown = ShutdownSignal()
+    /// The port actually bound (differs from the configuration when it asked for port 0).
+    let boundPort = Atomic<Int>(0)
+    /// Event loops serving clients (for `INFO server`).
+    let eventLoopCount = Atomic<Int>(0)
+
+    /// Creates the state for a server with `configuration`.
+    public init(configuration: ServerConfiguration, logger: Logger, commands: CommandTable = .standard) {
+        self.configuration = Mutex(configuration)
+        self.keyspace = Mutex(Keyspace())
+        self.commands = commands
+        self.logger = logger
+        self.startedAt = Clock.wallMilliseconds()
+        var generator = SystemRandomNumberGenerator()
+        self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &generator)! })
+    }
+
+    /// A copy of the current configuration.
+    public var currentConfiguration: ServerConfiguration {
+        configuration.withLock { $0 }
+    }
+
+    /// Changes the configuration and tells connections to refresh their cached limits.
+    func updateConfiguration<Result>(
+        _ body: (inout ServerConfiguration) throws(ConfigurationError) -> Result
+    ) throws(ConfigurationError) -> Result {
+        let result = try configuration.withLock { (config: inout ServerConfiguration) throws(ConfigurationError) -> Result in
+            try body(&config)
+        }
+        configurationGeneration.add(1, ordering: .releasing)
+        return result
+    }
+}
+
+/// Server-wide counters (`INFO stats`).
+final class ServerStatistics: Sendable {
+    let connectionsReceived = Atomic<Int>(0)
+    let rejectedConnections = Atomic<Int>(0)
+    let commandsProcessed = Atomic<Int>(0)
+    let inputBytes = Atomic<Int>(0)
+    let outputBytes = Atomic<Int>(0)
+    let errorReplies = Atomic<Int>(0)
+
+    func reset() {
+        connectionsReceived.store(0, ordering: .relaxed)
+        rejectedConnections.store(0, ordering: .relaxed)
+        commandsProcessed.store(0, ordering: .relaxed)
+        inputBytes.store(0, ordering: .relaxed)
+        outputBytes.store(0, ordering: .relaxed)
+        errorReplies.store(0, ordering: .relaxed)
+    }
+}
+
+/// A one-shot signal: `SHUTDOWN` or SIGTERM fires it, the server's run loop waits for it.
+final class ShutdownSignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func fire() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var isFired: Bool { state.withLock { $0.fired } }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.fired { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+}
