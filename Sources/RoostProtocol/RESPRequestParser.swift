@@ -212,10 +212,11 @@ public struct RESPRequestParser: Sendable {
             self.searchedUpTo = newline
             return false
         }
-        let (first, length) = buffer.withUnsafeReadableBytes { bytes in
-            (bytes[start], RESPDecimalParsing.parseStrictInt64(UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<newline])))
-        }
+        let first = buffer.getInteger(at: buffer.readerIndex + start, as: UInt8.self)!
         guard first == UInt8(ascii: "$") else { throw .expectedDollar(got: first) }
+        let length = buffer.withUnsafeReadableBytes { bytes in
+            RESPDecimalParsing.parseStrictInt64(UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<newline]))
+        }
         guard let length, length >= 0, length <= Int64(limits.maxBulkLength) else { throw .invalidBulkLength }
         if !limits.authenticated && length > Int64(RESPRequestLimits.unauthenticatedMaxBulkLength) {
             throw .unauthenticatedBulkLength
