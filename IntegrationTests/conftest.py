@@ -150,7 +150,7 @@ def pytest_runtest_makereport(item, call):
         # Attach the log of every server the test used, so that a failure explains itself.
         seen = set()
         for h in _ServersRegistry.all_handles():
-            if h.pid not in seen and h.log_path.exists():
+            if h.pid not in seen:
                 seen.add(h.pid)
                 rep.sections.append((f"server {h.name} (pid {h.pid}, port {h.port})", h.describe()))
 

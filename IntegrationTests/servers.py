@@ -69,12 +69,17 @@ class ServerHandle:
     workdir: Path
     exit_code: Optional[int] = None
     _log_file: object = field(default=None, repr=False)
+    _final_log: Optional[str] = field(default=None, repr=False)
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def log(self, tail: int = 8000) -> str:
+        if self._final_log is not None:
+            return self._final_log[-tail:]
+        if self._log_file is not None:
+            self._log_file.flush()
         try:
             data = self.log_path.read_bytes()
         except OSError as e:
@@ -120,6 +125,10 @@ class ServerHandle:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        if not os.environ.get("ROOST_KEEP_LOGS") and self.workdir.exists():
+            # set ROOST_KEEP_LOGS=1 to keep logs and workdirs; the log stays readable via log()
+            self._final_log = self.log(tail=1 << 20)
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return self.exit_code
 
     def describe(self) -> str:
