@@ -1,6 +1,6 @@
 public import Logging
 import NIOCore
-import NIOPosix
+public import NIOPosix
 public import ServiceLifecycle
 import RoostCore
 import Synchronization

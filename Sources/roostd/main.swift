@@ -10,7 +10,7 @@ import Glibc
 
 let request: LaunchRequest
 do {
-    request = try ServerConfiguration.load(arguments: Array(CommandLine.arguments.dropFirst()))
+    request = try LaunchRequest(arguments: Array(CommandLine.arguments.dropFirst()))
 } catch {
     FileHandleOutput.standardError("roostd: \(error)\n")
     exit(1)
@@ -30,7 +30,7 @@ case .run(let loaded):
 
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardOutput(label: label)
-    handler.logLevel = configuration.swiftLogLevel
+    handler.logLevel = configuration.logLevel.swiftLogLevel
     return handler
 }
 let logger = Logger(label: "roostd")

@@ -28,17 +28,24 @@ enum ExpiryOption: Equatable {
         } else if context.argument(index, is: "PXAT") {
             timed = (true, .milliseconds)
         } else if !allowPersist && context.argument(index, is: "KEEPTTL") {
-            guard current == .none else { throw .syntax }
+            guard current == .none || current == .keepTTL else { throw .syntax }
             index += 1
             return .keepTTL
         } else if allowPersist && context.argument(index, is: "PERSIST") {
-            guard current == .none else { throw .syntax }
+            guard current == .none || current == .persist else { throw .syntax }
             index += 1
             return .persist
         } else {
             return nil
         }
-        guard let (absolute, unit) = timed, current == .none, index + 1 < context.count else { throw .syntax }
+        guard let (absolute, unit) = timed, index + 1 < context.count else { throw .syntax }
+        // Repeating the same option is allowed (the last value wins); mixing different ones is not.
+        switch current {
+        case .none: break
+        case .relative(_, let u) where !absolute && u == unit: break
+        case .absolute(_, let u) where absolute && u == unit: break
+        default: throw .syntax
+        }
         let amount = try context.integer(index + 1)
         index += 2
         return absolute ? .absolute(amount, unit: unit) : .relative(amount, unit: unit)

@@ -78,6 +78,10 @@ enum StringCommands {
             summary: "Returns a substring of the string stored at a key.",
             complexity: "O(N) where N is the length of the returned string.", handler: getrange),
         Command(
+            "substr", arity: 4, flags: [.readonly], keys: .single, group: .string, since: "1.0.0",
+            summary: "Returns a substring from string stored at key.",
+            complexity: "O(N) where N is the length of the returned string.", handler: getrange),
+        Command(
             "setrange", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.2.0",
             summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
             handler: setrange),
@@ -358,7 +362,7 @@ enum StringCommands {
             var bytes: [UInt8] = []
             if let existing = entry { bytes = try string(existing) }
             if patch.readableBytes == 0 { return bytes.count }
-            guard offset + Int64(patch.readableBytes) <= limit else { throw .stringTooLong }
+            guard offset <= limit - Int64(patch.readableBytes) else { throw .stringTooLong }
             let end = Int(offset) + patch.readableBytes
             if entry != nil { entry!.value = .string([]) }
             if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
