@@ -23,20 +23,33 @@ extension KeyCommands {
 
     /// `EXISTS`: how many of the arguments name live keys; a key named twice counts twice. Does not touch.
     static func exists(_ context: inout CommandContext) throws(CommandError) {
-        var found = 0
-        for index in 1..<context.count where peekCountingStatistics(context, index) != nil {
-            found += 1
-        }
-        context.replyInteger(found)
+        context.replyInteger(countLiveKeys(context, touching: false))
     }
 
     /// `TOUCH`: updates the access time of each key named; replies how many exist (duplicates count).
     static func touch(_ context: inout CommandContext) throws(CommandError) {
-        var found = 0
-        for index in 1..<context.count where context.readEntry(index) != nil {
-            found += 1
+        context.replyInteger(countLiveKeys(context, touching: true))
+    }
+
+    /// Counts the arguments from index 1 on that name live keys, in one critical section, counting a keyspace hit
+    /// or miss for each; `touching` also updates their access time.
+    private static func countLiveKeys(_ context: CommandContext, touching: Bool) -> Int {
+        let now = context.now
+        let arguments = context.arguments
+        return context.server.keyspace.withLock { keyspace in
+            var found = 0
+            for index in 1..<arguments.count {
+                let live = arguments[index].withUnsafeReadableBytes { key in
+                    touching ? keyspace.read(key, now: now) != nil : keyspace.peek(key, now: now) != nil
+                }
+                if live { found += 1 }
+                if !touching {
+                    // `read` counts for itself; `peek` does not.
+                    if live { keyspace.statistics.keyspaceHits += 1 } else { keyspace.statistics.keyspaceMisses += 1 }
+                }
+            }
+            return found
         }
-        context.replyInteger(found)
     }
 
     /// `TYPE`: the value's type name as a simple string, `none` for a missing key.
