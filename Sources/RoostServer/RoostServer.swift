@@ -26,7 +26,7 @@ public final class RoostServer: Service, Sendable {
             self.group = group
             self.ownsGroup = false
         } else {
-            let threads = configuration.eventLoops > 0 ? configuration.eventLoops : System.coreCount
+            let threads = configuration.resolvedEventLoops
             self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
             self.ownsGroup = true
         }

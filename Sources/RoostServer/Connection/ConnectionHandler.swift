@@ -5,13 +5,14 @@ import RoostProtocol
 /// executed through ``Dispatcher``, and all replies of one read batch leave in one write.
 ///
 /// Memory per connection stays bounded: the receive buffer by `client-query-buffer-limit` and the parser's
-/// limits, and the reply buffer by pausing command processing (and reading) whenever the socket stops
-/// accepting writes, so a client that pipelines without reading cannot make the server buffer without bound.
+/// limits, the unsent replies by the output limit. Like Redis, the server keeps executing a pipeline whose
+/// replies the client is not reading yet (a client may write its whole pipeline before reading, as redis-py
+/// does, so pausing would deadlock it), and closes a client whose unsent replies pass the limit.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Replies beyond this many bytes are written out mid-batch, and processing pauses if the peer is slow.
+    /// Replies beyond this many bytes are written out mid-batch rather than at the end of the read batch.
     static let replyFlushThreshold = 64 * 1024
 
     private let server: ServerState
@@ -19,7 +20,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var parser = RESPRequestParser()
     private var inbound: ByteBuffer?
     private var limits = ConnectionLimits()
-    private var paused = false
     private var closing = false
     private var registered = false
 
@@ -99,16 +99,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if paused && context.channel.isWritable {
-            paused = false
-            processBuffered(context: context)
-            flushReplies(context: context)
-            if !paused { context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
-        }
-        context.fireChannelWritabilityChanged()
-    }
-
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
@@ -124,7 +114,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    /// Parses and executes every complete command in the receive buffer, unless paused or closing.
+    /// Parses and executes every complete command in the receive buffer, unless closing.
     private func processBuffered(context: ChannelHandlerContext) {
         guard var buffer = inbound else { return }
         inbound = nil  // hold the only reference while parsing, so slices do not force a copy on the next append
@@ -140,7 +130,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         limits.request.authenticated = commandContext.authenticated
         var executed = false
-        while !closing && !paused {
+        while !closing {
             do {
                 guard try parser.parse(&buffer, into: &commandContext.arguments, limits: limits.request) else { break }
             } catch {
@@ -161,10 +151,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             if commandContext.out.readableBytes >= ConnectionHandler.replyFlushThreshold {
                 flushReplies(context: context)
-                if !context.channel.isWritable {
-                    paused = true
-                    context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-                }
+                if !context.channel.isWritable, exceedsOutputLimit(context) { return }
             }
         }
         if executed {
@@ -180,6 +167,20 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Closes the connection if its unsent replies exceed the output limit (checked only once the socket has
+    /// stopped accepting writes, so the common path pays nothing).
+    private func exceedsOutputLimit(_ context: ChannelHandlerContext) -> Bool {
+        let pending = (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
+        guard limits.outputBufferLimit > 0, pending > limits.outputBufferLimit else { return false }
+        server.logger.warning(
+            "closing client whose unsent replies exceed the output buffer limit",
+            metadata: ["client.id": "\(commandContext.session.id)", "bytes": "\(pending)"]
+        )
+        closing = true
+        context.close(promise: nil)
+        return true
+    }
+
     private func flushReplies(context: ChannelHandlerContext) {
         guard commandContext != nil, commandContext.out.readableBytes > 0 else { return }
         server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
@@ -192,6 +193,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 struct ConnectionLimits {
     var request = RESPRequestLimits()
     var queryBufferLimit = 1 << 30
+    /// Unsent reply bytes after which a normal client is closed (Redis's default is unlimited; Roost bounds it).
+    var outputBufferLimit = ConnectionLimits.defaultOutputBufferLimit
+    static let defaultOutputBufferLimit = 256 << 20
     var requirePass: String?
     var generation = -1
 
