@@ -144,7 +144,7 @@ private struct Harness {
 }
 
 @Suite("Key commands: DEL, EXISTS, TOUCH, TYPE, RENAME, COPY")
-struct KeyLifetimeCommandTests {
+struct KeyCommandsLifetimeTests {
     @Test(arguments: ["DEL", "UNLINK"])
     func deleteCountsEachRemovedKeyOnce(command: String) {
         var redis = Harness()
@@ -262,7 +262,7 @@ struct KeyLifetimeCommandTests {
 }
 
 @Suite("Key commands: EXPIRE family, TTL family, PERSIST")
-struct KeyExpiryCommandTests {
+struct KeyCommandsExpiryTests {
     @Test(arguments: [
         (["EXPIRE", "k", "100", "NX", "XX"], "ERR NX and XX, GT or LT options at the same time are not compatible"),
         (["EXPIRE", "k", "100", "nx", "gt"], "ERR NX and XX, GT or LT options at the same time are not compatible"),
@@ -389,7 +389,7 @@ struct KeyExpiryCommandTests {
 }
 
 @Suite("Key commands: KEYS, SCAN, RANDOMKEY")
-struct KeyIterationCommandTests {
+struct KeyCommandsIterationTests {
     @Test func keysMatchesGlobsAndSkipsExpiredKeys() {
         var redis = Harness()
         redis("MSET", "hello", "1", "hallo", "2", "hxllo", "3", "other", "4", "", "5")
@@ -531,7 +531,7 @@ struct KeyIterationCommandTests {
 }
 
 @Suite("Key commands: OBJECT")
-struct ObjectCommandTests {
+struct KeyCommandsObjectTests {
     @Test(arguments: [
         ("1", "int"), ("-1", "int"), ("9223372036854775807", "int"), ("-9223372036854775808", "int"),
         ("9223372036854775808", "embstr"), ("12345678901234567890", "embstr"), ("01", "embstr"), ("-0", "embstr"),
@@ -643,7 +643,7 @@ struct ObjectCommandTests {
 }
 
 @Suite("Key commands through the real dispatcher")
-struct KeyCommandDispatchTests {
+struct KeyCommandsDispatchTests {
     @Test func everyKeyCommandIsInTheTable() {
         let names = [
             "del", "unlink", "exists", "touch", "type", "expire", "pexpire", "expireat", "pexpireat", "ttl", "pttl",
