@@ -407,7 +407,8 @@ public struct Keyspace: Sendable {
             visited += 1
         }
         statistics.expiredKeys += expired
-        if expired > 0 { shrinkIfSparse() }
+        // Shrink only between passes: resizing mid-pass would move keys behind the cursor.
+        if wrapped { shrinkIfSparse() }
         return (expired, examined, wrapped)
     }
 }
