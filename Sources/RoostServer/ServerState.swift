@@ -19,6 +19,8 @@ public final class ServerState: Sendable {
     public let runID: String
     /// Unix milliseconds at start.
     public let startedAt: Int64
+    /// The wall clock commands see (Unix milliseconds); injected by tests.
+    public let clock: @Sendable () -> Int64
 
     let configuration: Mutex<ServerConfiguration>
     /// Bumped on every `CONFIG SET`, so connections re-read cached limits only when something changed.
@@ -33,7 +35,13 @@ public final class ServerState: Sendable {
     let eventLoopCount = Atomic<Int>(0)
 
     /// Creates the state for a server with `configuration`.
-    public init(configuration: ServerConfiguration, logger: Logger, commands: CommandTable = .standard) {
+    public init(
+        configuration: ServerConfiguration,
+        logger: Logger,
+        commands: CommandTable = .standard,
+        clock: (@Sendable () -> Int64)? = nil
+    ) {
+        self.clock = clock ?? { Clock.wallMilliseconds() }
         self.configuration = Mutex(configuration)
         self.keyspace = Mutex(Keyspace())
         self.commands = commands

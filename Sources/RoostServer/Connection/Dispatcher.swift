@@ -44,7 +44,7 @@ enum Dispatcher {
             reject(&context, CommandError("ERR command '\(command.fullName)' is not implemented"))
             return
         }
-        context.now = Clock.wallMilliseconds()
+        context.now = server.clock()
         let started = Clock.monotonicMicroseconds()
         var failed = false
         do {
