@@ -20,20 +20,31 @@ public struct Entry: Sendable, Hashable {
     public var value: Value
     /// Absolute expiry in Unix milliseconds, or ``Entry/noExpiry``.
     public var expireAt: Int64
-    /// Set when the string was modified in place (`APPEND`, `SETRANGE`), which Redis reports as the `raw`
-    /// encoding regardless of length.
-    public var isRawEncoded: Bool
+    /// How `OBJECT ENCODING` reports a string value, which depends on how the value was made (see
+    /// ``StringEncoding``).
+    public var stringEncoding: StringEncoding
     /// Last access time in seconds on the keyspace's coarse clock (for `OBJECT IDLETIME` and LRU).
     public var lastAccess: UInt32
+
+    /// Redis's string encodings depend on history, not only on the bytes; this records the history that matters.
+    public enum StringEncoding: UInt8, Sendable, Hashable {
+        /// Stored as given (`SET`, `INCR`): `int` if the bytes are a canonical 64-bit integer, else `embstr` up to
+        /// 44 bytes, else `raw`.
+        case automatic
+        /// Made from a float (`INCRBYFLOAT`): never `int`; `embstr` up to 44 bytes, else `raw`.
+        case notInteger
+        /// Modified in place (`APPEND`, `SETRANGE`): always `raw`.
+        case raw
+    }
 
     /// The `expireAt` value of a key without a time to live.
     public static let noExpiry: Int64 = 0
 
     /// Creates an entry; `lastAccess` is stamped by the keyspace when the entry is stored.
-    public init(value: Value, expireAt: Int64 = Entry.noExpiry, isRawEncoded: Bool = false) {
+    public init(value: Value, expireAt: Int64 = Entry.noExpiry, stringEncoding: StringEncoding = .automatic) {
         self.value = value
         self.expireAt = expireAt
-        self.isRawEncoded = isRawEncoded
+        self.stringEncoding = stringEncoding
         self.lastAccess = 0
     }
 

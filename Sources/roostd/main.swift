@@ -8,6 +8,12 @@ import Glibc
 
 // roostd: parse redis-server style arguments, start the server, stop gracefully on SIGTERM/SIGINT or SHUTDOWN.
 
+if CommandLine.arguments.dropFirst().first == "--commands-markdown" {
+    // Used by scripts/gen-commands-doc: the command reference comes from the one command table.
+    print(CommandTable.standard.markdown(), terminator: "")
+    exit(0)
+}
+
 let request: LaunchRequest
 do {
     request = try LaunchRequest(arguments: Array(CommandLine.arguments.dropFirst()))

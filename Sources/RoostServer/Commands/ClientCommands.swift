@@ -3,7 +3,8 @@ import RoostProtocol
 
 /// `CLIENT` subcommands: `ID`, `SETNAME`, `GETNAME`, `LIST`, `INFO`, `KILL`, `HELP`.
 enum ClientCommands {
-    static let all: [Command] = [
+    /// Fresh command objects: each server gets its own, so statistics are per server.
+    static var all: [Command] { [
         Command(
             "client", arity: -2, group: .connection, since: "2.4.0",
             summary: "A container for client connection commands.", complexity: "Depends on subcommand.",
@@ -37,7 +38,7 @@ enum ClientCommands {
                     "help", parent: "client", arity: 2, flags: [.loading, .stale], group: .connection,
                     since: "5.0.0", summary: "Returns helpful text about the different subcommands.", handler: help),
             ]),
-    ]
+    ] }
 
     /// Redis's rule for connection names: printable ASCII without spaces.
     static func validateName(_ name: String) throws(CommandError) {

@@ -18,11 +18,13 @@ public struct CommandTable: Sendable {
         self.byName = byName
     }
 
-    /// The table of every command Roost serves.
-    public static let standard = CommandTable(
+    /// The table of every command Roost serves, with fresh command objects (and so fresh statistics) each time.
+    public static var standard: CommandTable {
+        CommandTable(
         ConnectionCommands.all + StringCommands.all + KeyCommands.all + ServerCommands.all
             + ClientCommands.all + IntrospectionCommands.all
-    )
+        )
+    }
 
     /// The command named by `name` (ASCII case-insensitive), without allocating for names of up to 15 bytes.
     public func lookup(_ name: ByteBuffer) -> Command? {

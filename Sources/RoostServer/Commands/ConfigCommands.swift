@@ -3,7 +3,8 @@ import RoostProtocol
 
 /// `CONFIG GET`, `CONFIG SET`, `CONFIG RESETSTAT`, answered from the configuration's directive table.
 enum ConfigCommands {
-    static let command = Command(
+    static var command: Command {
+        Command(
         "config", arity: -2, group: .server, since: "2.0.0", summary: "A container for server configuration commands.",
         complexity: "Depends on subcommand.",
         subcommands: [
@@ -22,6 +23,7 @@ enum ConfigCommands {
                 "help", parent: "config", arity: 2, flags: [.loading, .stale], group: .server, since: "5.0.0",
                 summary: "Returns helpful text about the different subcommands.", handler: help),
         ])
+    }
 
     static func get(_ context: inout CommandContext) throws(CommandError) {
         let patterns = (2..<context.count).map { context.string($0) }

@@ -8,7 +8,8 @@ enum ConnectionCommands {
     /// Roost's own version.
     static let roostVersion = "0.1.0"
 
-    static let all: [Command] = [
+    /// Fresh command objects: each server gets its own, so statistics are per server.
+    static var all: [Command] { [
         Command(
             "ping", arity: -1, flags: [.fast], group: .connection, since: "1.0.0",
             summary: "Returns the server's liveliness response.", handler: ping),
@@ -36,7 +37,7 @@ enum ConnectionCommands {
         Command(
             "select", arity: 2, flags: [.loading, .stale, .fast], group: .connection, since: "1.0.0",
             summary: "Changes the selected database.", handler: select),
-    ]
+    ] }
 
     static func ping(_ context: inout CommandContext) throws(CommandError) {
         switch context.count {

@@ -4,7 +4,8 @@ import RoostProtocol
 
 /// `COMMAND` and its subcommands, answered from the command table.
 enum IntrospectionCommands {
-    static let all: [Command] = [
+    /// Fresh command objects: each server gets its own, so statistics are per server.
+    static var all: [Command] { [
         Command(
             "command", arity: -1, flags: [.loading, .stale], group: .server, since: "2.8.13",
             summary: "Returns detailed information about all commands.",
@@ -40,7 +41,7 @@ enum IntrospectionCommands {
                 context.out.writeRESPArrayHeader(commands.count)
                 for command in commands { writeInfo(command, &context) }
             }),
-    ]
+    ] }
 
     /// The ACL categories Redis would list for a command of this shape.
     static func categories(_ command: Command) -> [String] {

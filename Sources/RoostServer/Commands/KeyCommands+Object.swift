@@ -20,13 +20,12 @@ extension KeyCommands {
     private static let policySwitchNote =
         "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
 
-    /// The encoding Redis would report for `entry`'s value (strings: `int` for a canonical 64-bit integer that was
-    /// not modified in place, `embstr` up to 44 bytes, else `raw`).
+    /// The encoding Redis would report for `entry`'s value (strings: see ``Entry/StringEncoding``).
     static func encodingName(_ entry: Entry) -> String {
         switch entry.value {
         case .string(let bytes):
-            if entry.isRawEncoded { return "raw" }
-            if RedisNumber.parseInteger(bytes) != nil { return "int" }
+            if entry.stringEncoding == .raw { return "raw" }
+            if entry.stringEncoding == .automatic && RedisNumber.parseInteger(bytes) != nil { return "int" }
             return bytes.count <= embeddedStringLimit ? "embstr" : "raw"
         }
     }

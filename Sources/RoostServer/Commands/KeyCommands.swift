@@ -17,7 +17,8 @@ enum KeyCommands {
     private static let objectKey = KeyPositions(first: 2, last: 2, step: 1)
     private typealias KeyPositions = Command.KeyPositions
 
-    static let all: [Command] = [
+    /// Fresh command objects: each server gets its own, so statistics are per server.
+    static var all: [Command] { [
         Command(
             "del", arity: -2, flags: [.write], keys: allKeys, group: .generic, since: "1.0.0",
             summary: "Delete a key", complexity: "O(N) where N is the number of keys that will be removed.",
@@ -125,7 +126,7 @@ enum KeyCommands {
                     "help", parent: "object", arity: 2, flags: [.loading, .stale], group: .generic, since: "6.2.0",
                     summary: "Show helpful text about the different subcommands", handler: objectHelp),
             ]),
-    ]
+    ] }
 
     // MARK: Shared lookups
 

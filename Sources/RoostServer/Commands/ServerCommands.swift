@@ -4,7 +4,8 @@ import RoostProtocol
 
 /// Server commands: `INFO`, `DBSIZE`, `FLUSHDB`, `FLUSHALL`, `TIME`, `SHUTDOWN`, `CONFIG`.
 enum ServerCommands {
-    static let all: [Command] = [
+    /// Fresh command objects: each server gets its own, so statistics are per server.
+    static var all: [Command] { [
         Command(
             "info", arity: -1, flags: [.loading, .stale], group: .server, since: "1.0.0",
             summary: "Returns information and statistics about the server.", handler: info),
@@ -30,7 +31,7 @@ enum ServerCommands {
             complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
             handler: shutdown),
         ConfigCommands.command,
-    ]
+    ] }
 
     static func flush(_ context: inout CommandContext) throws(CommandError) {
         if context.count > 2 { throw .syntax }

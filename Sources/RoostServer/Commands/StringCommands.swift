@@ -4,7 +4,8 @@ import RoostProtocol
 
 /// String commands: `GET`, `SET` and the rest of Redis's string family.
 enum StringCommands {
-    static let all: [Command] = [
+    /// Fresh command objects: each server gets its own, so statistics are per server.
+    static var all: [Command] { [
         Command(
             "get", arity: 2, flags: [.readonly, .fast], keys: .single, group: .string, since: "1.0.0",
             summary: "Returns the string value of a key.", handler: get),
@@ -85,7 +86,7 @@ enum StringCommands {
             "setrange", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.2.0",
             summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
             handler: setrange),
-    ]
+    ] }
 
     // MARK: Helpers
 
@@ -272,7 +273,7 @@ enum StringCommands {
             entry!.value = .string([])  // release the entry's reference so the append below does not copy
             bytes.append(contentsOf: suffix.readableBytesView)
             entry!.value = .string(bytes)
-            entry!.isRawEncoded = true
+            entry!.stringEncoding = .raw
             return bytes.count
         }
         context.replyInteger(length)
@@ -303,7 +304,7 @@ enum StringCommands {
                 entry = Entry(value: .string(bytes))
             } else {
                 entry!.value = .string(bytes)
-                entry!.isRawEncoded = false
+                entry!.stringEncoding = .automatic
             }
             return sum
         }
@@ -327,10 +328,10 @@ enum StringCommands {
             guard sum.isFinite else { throw CommandError("ERR increment would produce NaN or Infinity") }
             let bytes = RedisNumber.formatHumanFriendly(sum)
             if entry == nil {
-                entry = Entry(value: .string(bytes))
+                entry = Entry(value: .string(bytes), stringEncoding: .notInteger)
             } else {
                 entry!.value = .string(bytes)
-                entry!.isRawEncoded = false
+                entry!.stringEncoding = .notInteger
             }
             return bytes
         }
@@ -368,10 +369,10 @@ enum StringCommands {
             if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
             bytes.replaceSubrange(Int(offset)..<end, with: patch.readableBytesView)
             if entry == nil {
-                entry = Entry(value: .string(bytes), isRawEncoded: true)
+                entry = Entry(value: .string(bytes), stringEncoding: .raw)
             } else {
                 entry!.value = .string(bytes)
-                entry!.isRawEncoded = true
+                entry!.stringEncoding = .raw
             }
             return bytes.count
         }
