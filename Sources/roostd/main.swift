@@ -34,12 +34,34 @@ case .run(let loaded):
     configuration = loaded
 }
 
+// `logfile ""` logs to standard output, as redis-server does; otherwise append to the file.
+var logDescriptor: Int32 = 1
+if !configuration.logFile.isEmpty {
+    logDescriptor = open(configuration.logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    if logDescriptor < 0 {
+        FileHandleOutput.standardError("roostd: can't open the log file '\(configuration.logFile)'\n")
+        exit(1)
+    }
+}
+let level = configuration.logLevel.swiftLogLevel
 LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardOutput(label: label)
-    handler.logLevel = configuration.logLevel.swiftLogLevel
-    return handler
+    DescriptorLogHandler(label: label, descriptor: logDescriptor, logLevel: level)
 }
 let logger = Logger(label: "roostd")
+for note in configuration.compatibilityNotes {
+    logger.notice("\(note)")
+}
+if !configuration.pidFile.isEmpty {
+    let descriptor = open(configuration.pidFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if descriptor >= 0 {
+        let text = Array("\(getpid())\n".utf8)
+        _ = text.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+    } else {
+        logger.warning("Failed to write PID file", metadata: ["path": "\(configuration.pidFile)"])
+    }
+}
+defer { if !configuration.pidFile.isEmpty { unlink(configuration.pidFile) } }
 let server = RoostServer(configuration: configuration, logger: logger)
 let group = ServiceGroup(
     configuration: .init(
@@ -52,5 +74,7 @@ do {
     try await group.run()
 } catch {
     logger.critical("roostd stopped", metadata: ["error": "\(error)"])
+    if !configuration.pidFile.isEmpty { unlink(configuration.pidFile) }
     exit(1)
 }
+
