@@ -1,0 +1,185 @@
+/// One key's storage: a single malloc block holding a small header, the expiry (only when the key has one), the key
+/// bytes and the value bytes, owned by the keyspace and freed explicitly.
+///
+/// ## Layout
+/// ```
+/// narrow (key ≤ 255 bytes, value ≤ 65,535 bytes), 8-byte header:
+///   0  flags        UInt8   bits 0–1 string encoding, bit 2 has expiry, bit 3 wide
+///   1  key length   UInt8
+///   2  value length UInt16
+///   4  last access  UInt32  seconds on the keyspace's coarse clock (OBJECT IDLETIME, LRU)
+/// wide (anything larger), 24-byte header:
+///   0  flags        UInt8   (3 bytes padding)
+///   4  last access  UInt32
+///   8  key length   UInt64
+///  16  value length UInt64
+/// then, at the header's end:
+///   +0 expire at    Int64   Unix milliseconds, present only when the flags say so
+///   then the key bytes, then the value bytes.
+/// ```
+/// A `key:%08d` key with a 32-byte value needs 8 + 12 + 32 = 52 bytes, a 64-byte glibc chunk.
+///
+/// Values other than strings (hashes, lists, …) will take the flags' free bits to mark a block whose value part
+/// holds an object reference (`Unmanaged`) instead of bytes; strings stay inline.
+@usableFromInline struct EntryRecord {
+    /// The block; 16-byte aligned (malloc), so the expiry field is 8-byte aligned in both header forms.
+    @usableFromInline let base: UnsafeMutableRawPointer
+
+    @usableFromInline init(_ base: UnsafeMutableRawPointer) { self.base = base }
+
+    static let encodingMask: UInt8 = 0b0011
+    static let hasExpiryFlag: UInt8 = 0b0100
+    static let wideFlag: UInt8 = 0b1000
+    static let narrowHeaderSize = 8
+    static let wideHeaderSize = 24
+
+    /// Whether a key and value of these sizes need the wide header.
+    @inline(__always) static func isWide(keyCount: Int, valueCount: Int) -> Bool {
+        keyCount > Int(UInt8.max) || valueCount > Int(UInt16.max)
+    }
+
+    /// Bytes a block for this key and value needs.
+    @inline(__always) static func size(keyCount: Int, valueCount: Int, hasExpiry: Bool) -> Int {
+        (isWide(keyCount: keyCount, valueCount: valueCount) ? wideHeaderSize : narrowHeaderSize)
+            + (hasExpiry ? 8 : 0) + keyCount + valueCount
+    }
+
+    /// Allocates and fills a block. `value` may be empty (then nothing is copied).
+    static func make(
+        key: UnsafeRawBufferPointer,
+        value: UnsafeRawBufferPointer,
+        expireAt: Int64,
+        encoding: Entry.StringEncoding,
+        lastAccess: UInt32
+    ) -> (record: EntryRecord, footprint: Int) {
+        let hasExpiry = expireAt != Entry.noExpiry
+        let size = size(keyCount: key.count, valueCount: value.count, hasExpiry: hasExpiry)
+        let record = EntryRecord(SystemAllocator.allocate(size))
+        record.writeHeader(keyCount: key.count, valueCount: value.count, expireAt: expireAt, encoding: encoding)
+        record.lastAccess = lastAccess
+        let keyStart = record.keyOffset
+        if key.count > 0 { (record.base + keyStart).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+        if value.count > 0 {
+            (record.base + keyStart + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count)
+        }
+        return (record, SystemAllocator.footprint(record.base, requested: size))
+    }
+
+    /// Frees the block.
+    func free() { SystemAllocator.free(base) }
+
+    /// The bytes the process holds for this block (for accounting).
+    var footprint: Int {
+        SystemAllocator.footprint(base, requested: Self.size(keyCount: keyCount, valueCount: valueCount, hasExpiry: hasExpiry))
+    }
+
+    private func writeHeader(keyCount: Int, valueCount: Int, expireAt: Int64, encoding: Entry.StringEncoding) {
+        let wide = Self.isWide(keyCount: keyCount, valueCount: valueCount)
+        var flags = encoding.rawValue & Self.encodingMask
+        if expireAt != Entry.noExpiry { flags |= Self.hasExpiryFlag }
+        if wide { flags |= Self.wideFlag }
+        base.storeBytes(of: flags, as: UInt8.self)
+        if wide {
+            base.storeBytes(of: UInt64(keyCount), toByteOffset: 8, as: UInt64.self)
+            base.storeBytes(of: UInt64(valueCount), toByteOffset: 16, as: UInt64.self)
+        } else {
+            base.storeBytes(of: UInt8(keyCount), toByteOffset: 1, as: UInt8.self)
+            base.storeBytes(of: UInt16(valueCount), toByteOffset: 2, as: UInt16.self)
+        }
+        if expireAt != Entry.noExpiry {
+            base.storeBytes(of: expireAt, toByteOffset: wide ? Self.wideHeaderSize : Self.narrowHeaderSize, as: Int64.self)
+        }
+    }
+
+    // MARK: Fields
+
+    @inline(__always) var flags: UInt8 { base.load(as: UInt8.self) }
+    @inline(__always) var isWide: Bool { flags & Self.wideFlag != 0 }
+    @inline(__always) var hasExpiry: Bool { flags & Self.hasExpiryFlag != 0 }
+    @inline(__always) var headerSize: Int { isWide ? Self.wideHeaderSize : Self.narrowHeaderSize }
+
+    @inline(__always) var keyCount: Int {
+        isWide ? Int(base.load(fromByteOffset: 8, as: UInt64.self)) : Int(base.load(fromByteOffset: 1, as: UInt8.self))
+    }
+
+    @inline(__always) var valueCount: Int {
+        isWide ? Int(base.load(fromByteOffset: 16, as: UInt64.self)) : Int(base.load(fromByteOffset: 2, as: UInt16.self))
+    }
+
+    /// Absolute expiry in Unix milliseconds, or ``Entry/noExpiry``.
+    @inline(__always) var expireAt: Int64 {
+        hasExpiry ? base.load(fromByteOffset: headerSize, as: Int64.self) : Entry.noExpiry
+    }
+
+    @inline(__always) func isExpired(at now: Int64) -> Bool {
+        hasExpiry && base.load(fromByteOffset: headerSize, as: Int64.self) <= now
+    }
+
+    @inline(__always) var encoding: Entry.StringEncoding {
+        Entry.StringEncoding(rawValue: flags & Self.encodingMask) ?? .automatic
+    }
+
+    /// Seconds on the keyspace's coarse clock.
+    var lastAccess: UInt32 {
+        @inline(__always) get { base.load(fromByteOffset: 4, as: UInt32.self) }
+        @inline(__always) nonmutating set { base.storeBytes(of: newValue, toByteOffset: 4, as: UInt32.self) }
+    }
+
+    @inline(__always) var keyOffset: Int { headerSize + (hasExpiry ? 8 : 0) }
+
+    /// The key bytes, in place.
+    @inline(__always) var key: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + keyOffset, count: keyCount)
+    }
+
+    /// The value bytes, in place.
+    @inline(__always) var value: UnsafeRawBufferPointer {
+        let keyEnd = keyOffset + keyCount
+        return UnsafeRawBufferPointer(start: base + keyEnd, count: valueCount)
+    }
+
+    /// Whether the stored key equals `other`.
+    @inline(__always) func keyEquals(_ other: UnsafeRawBufferPointer) -> Bool {
+        let count = keyCount
+        guard count == other.count else { return false }
+        return count == 0 || bytesEqual(base + keyOffset, other.baseAddress!, count)
+    }
+
+    /// The stored state as the public ``Entry`` (copies the value).
+    var entry: Entry {
+        var entry = Entry(value: .string(Array(value)), expireAt: expireAt, stringEncoding: encoding)
+        entry.lastAccess = lastAccess
+        return entry
+    }
+
+    // MARK: Rewriting
+
+    /// Replaces the value, expiry and encoding, keeping the key: in place when the block keeps its header form and
+    /// still fits (without wasting more than half of it), else in a new block (this one is freed). Returns the
+    /// record and the change in footprint.
+    func replacing(
+        value: UnsafeRawBufferPointer,
+        expireAt: Int64,
+        encoding: Entry.StringEncoding,
+        lastAccess: UInt32
+    ) -> (record: EntryRecord, footprintChange: Int) {
+        let keyCount = self.keyCount
+        let hasExpiry = expireAt != Entry.noExpiry
+        let needed = Self.size(keyCount: keyCount, valueCount: value.count, hasExpiry: hasExpiry)
+        if hasExpiry == self.hasExpiry && Self.isWide(keyCount: keyCount, valueCount: value.count) == isWide {
+            let usable = SystemAllocator.usableSize(base, requested: needed)
+            if needed <= usable && (needed * 2 >= usable || usable <= 64) {
+                writeHeader(keyCount: keyCount, valueCount: value.count, expireAt: expireAt, encoding: encoding)
+                self.lastAccess = lastAccess
+                if value.count > 0 {
+                    (base + keyOffset + keyCount).copyMemory(from: value.baseAddress!, byteCount: value.count)
+                }
+                return (self, 0)
+            }
+        }
+        let old = footprint
+        let made = Self.make(key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: lastAccess)
+        free()
+        return (made.record, made.footprint - old)
+    }
+}

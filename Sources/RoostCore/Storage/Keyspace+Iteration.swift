@@ -1,0 +1,96 @@
+extension Keyspace {
+    /// One step of a `SCAN`: visits buckets from `cursor` until at least `count` keys were collected (or ten times
+    /// that many buckets were visited), calling `visit` with each key and entry (expired keys included: callers
+    /// filter). Returns the next cursor; 0 means the scan is complete.
+    public func scan(cursor: UInt64, count: Int, _ visit: ([UInt8], Entry) -> Void) -> UInt64 {
+        var cursor = cursor
+        let mask = UInt64(buckets.mask)
+        var collected = 0
+        var budget = max(count, 1) * 10
+        repeat {
+            var index = buckets[Int(cursor & mask)]
+            while index != SlotArena.none {
+                let record = record(index)
+                visit(Array(record.key), record.entry)
+                collected += 1
+                index = slots[index].next
+            }
+            // Increment the cursor's reversed bits: the high bits of the bucket index advance first.
+            cursor |= ~mask
+            cursor = cursor.bitReversed &+ 1
+            cursor = cursor.bitReversed
+            budget -= 1
+        } while cursor != 0 && collected < count && budget > 0
+        return cursor
+    }
+
+    /// Calls `visit` with every live key (expired keys are skipped, not reclaimed).
+    public func forEach(now: Int64, _ visit: ([UInt8], Entry) -> Void) {
+        for index in 0..<Int32(slots.highWater) where slots[index].record != nil {
+            let record = record(index)
+            if !record.isExpired(at: now) { visit(Array(record.key), record.entry) }
+        }
+    }
+
+    /// A uniformly chosen bucket's key, expiring dead keys met on the way; nil when empty.
+    public mutating func randomKey(now: Int64, using generator: inout some RandomNumberGenerator) -> [UInt8]? {
+        // Expired keys are reclaimed as they are met, so this terminates: each failed draw either finds an empty
+        // bucket (bounded retries, then a linear fallback) or removes a key.
+        var attempts = 0
+        while count > 0 {
+            attempts += 1
+            let bucket: Int
+            if attempts > 100 {
+                guard let first = (0..<buckets.count).first(where: { buckets[$0] != SlotArena.none }) else {
+                    return nil
+                }
+                bucket = first
+            } else {
+                bucket = Int.random(in: 0..<buckets.count, using: &generator)
+            }
+            var length = 0
+            var index = buckets[bucket]
+            while index != SlotArena.none {
+                length += 1
+                index = slots[index].next
+            }
+            guard length > 0 else { continue }
+            var pick = buckets[bucket]
+            for _ in 0..<Int.random(in: 0..<length, using: &generator) { pick = slots[pick].next }
+            let record = record(pick)
+            if record.isExpired(at: now) {
+                _ = liveSlot(record.key, hash: slots[pick].hash, now: now)
+                continue
+            }
+            return Array(record.key)
+        }
+        return nil
+    }
+}
+
+extension Keyspace {
+    /// Convenience for keys held as arrays (tests, embedded use).
+    public mutating func read(_ key: [UInt8], now: Int64) -> Entry? {
+        key.withUnsafeBytes { read($0, now: now) }
+    }
+
+    /// Convenience for keys held as arrays (tests, embedded use).
+    public mutating func set(_ key: [UInt8], _ entry: Entry, now: Int64) {
+        key.withUnsafeBytes { set($0, entry, now: now) }
+    }
+
+    /// Convenience for keys held as arrays (tests, embedded use).
+    @discardableResult
+    public mutating func remove(_ key: [UInt8], now: Int64) -> Bool {
+        key.withUnsafeBytes { remove($0, now: now) }
+    }
+
+    /// Convenience for keys held as arrays (tests, embedded use).
+    public mutating func update<Result>(
+        _ key: [UInt8],
+        now: Int64,
+        _ body: (inout Entry?) -> Result
+    ) -> Result {
+        key.withUnsafeBytes { update($0, now: now, body) }
+    }
+}
