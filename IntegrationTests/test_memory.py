@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from resp import Frame, RespConnection
+from resp import Frame, RespConnection, encode_command
 
 MB = 1024
 
@@ -66,3 +66,27 @@ def test_huge_declared_sizes_sent_slowly_do_not_grow_rss(start_roost, conn_facto
         h.close()
     assert good.call("PING") == Frame("+", b"PONG")
     assert s.alive()
+
+
+@pytest.mark.time_limit(60)
+def test_client_that_never_reads_is_closed_at_the_output_limit(start_roost, conn_factory):
+    """client-output-buffer-limit normal <hard>: unsent replies past the hard limit close that client only."""
+    s = start_roost("--loglevel", "warning", "--client-output-buffer-limit", "normal 4mb 0 0")
+    good = conn_factory(s)
+    assert good.call("SET", "big", "x" * (1024 * 1024)) == Frame("+", b"OK")
+
+    # Under the limit: 2 MiB of replies the client reads later are all delivered.
+    patient = conn_factory(s)
+    patient.send(b"".join(encode_command(["GET", "big"]) for _ in range(2)))
+    time.sleep(0.5)
+    assert [patient.read_reply() for _ in range(2)] == [Frame("$", b"x" * (1024 * 1024))] * 2
+
+    # Past it: 64 MiB of replies that are never read close the connection; RSS stays bounded.
+    base = s.rss_kib()
+    hostile = conn_factory(s)
+    _try_send(hostile, b"".join(encode_command(["GET", "big"]) for _ in range(64)))
+    time.sleep(1)  # not reading: the kernel's buffers fill and the rest waits in the server
+    assert s.rss_kib() - base < 48 * MB, "unsent replies grew the server's memory past the limit"
+    delivered = hostile.read_until_closed(timeout=20)  # raises ReplyTimeout if the server keeps the client
+    assert len(delivered) < 64 * 1024 * 1024, "every reply was delivered: no limit was applied"
+    assert good.call("GET", "big") == Frame("$", b"x" * (1024 * 1024))

@@ -117,6 +117,25 @@ struct ServerCommandsTests {
         #expect(redis("CONFIG", "RESETSTAT") == .ok)
     }
 
+    @Test func outputBufferLimitsParseAndRenderAsRedis() {
+        var redis = Harness()
+        let name = "client-output-buffer-limit"
+        #expect(redis("CONFIG", "GET", name) == .array([
+            .bulk(name), .bulk("normal 268435456 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+        ]))
+        #expect(redis("CONFIG", "SET", name, "normal 1mb 2kb 3 replica 0 0 0") == .ok)
+        #expect(redis.server.currentConfiguration.outputBufferLimits.normal.hard == 1 << 20)
+        #expect(redis("CONFIG", "GET", name) == .array([
+            .bulk(name), .bulk("normal 1048576 2048 3 slave 0 0 0 pubsub 33554432 8388608 60"),
+        ]))
+        #expect(redis("CONFIG", "SET", name, "normal 1mb 0") == .error(
+            "ERR CONFIG SET failed (possibly related to argument '\(name)') - Wrong number of arguments in buffer "
+                + "limit configuration."))
+        #expect(redis("CONFIG", "SET", name, "bogus 1 0 0") == .error(
+            "ERR CONFIG SET failed (possibly related to argument '\(name)') - Invalid client class specified in "
+                + "buffer limit configuration."))
+    }
+
     @Test func commandIntrospectionComesFromTheTable() {
         var redis = Harness()
         #expect(redis("COMMAND", "COUNT") == .integer(Int64(CommandTable.standard.commands.count)))

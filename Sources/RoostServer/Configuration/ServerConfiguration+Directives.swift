@@ -21,6 +21,7 @@ extension ServerConfiguration {
         .text("logfile", \.logFile, mutable: false),
         .memory("proto-max-bulk-len", \.protoMaxBulkLength, range: mebibyte...Int.max),
         .memory("client-query-buffer-limit", \.clientQueryBufferLimit, range: mebibyte...Int.max),
+        outputBufferLimitDirective,
         .memory("maxmemory", \.maxMemory, range: 0...Int.max),
         .choice("maxmemory-policy", \.maxMemoryPolicy, among: maxMemoryPolicies),
         .integer("maxmemory-samples", \.maxMemorySamples, range: 1...int32Max),

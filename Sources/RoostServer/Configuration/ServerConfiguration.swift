@@ -75,6 +75,9 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// ``resolvedEventLoops``. Fixed after start.
     public var eventLoops: Int = 0
 
+    /// `client-output-buffer-limit`: unsent-reply limits per client class (see ``OutputBufferLimits``).
+    public var outputBufferLimits = OutputBufferLimits()
+
     /// `save`: RDB snapshot points, normalised to `"seconds changes ..."` pairs. Accepted and validated as Redis
     /// does so that existing configurations load, but Roost has no persistence and never writes a snapshot.
     /// Roost's default is `""` (no snapshots).

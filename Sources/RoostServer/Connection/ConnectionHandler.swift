@@ -156,7 +156,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if executed {
             let session = commandContext.session
-            let now = commandContext.now
+            let now = server.clock()
             let pending = buffer.readableBytes
             session.visible.withLock {
                 $0.lastInteraction = now
@@ -193,9 +193,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 struct ConnectionLimits {
     var request = RESPRequestLimits()
     var queryBufferLimit = 1 << 30
-    /// Unsent reply bytes after which a normal client is closed (Redis's default is unlimited; Roost bounds it).
-    var outputBufferLimit = ConnectionLimits.defaultOutputBufferLimit
-    static let defaultOutputBufferLimit = 256 << 20
+    /// Unsent reply bytes after which a normal client is closed (`client-output-buffer-limit normal`'s hard limit).
+    var outputBufferLimit = 0
     var requirePass: String?
     var generation = -1
 
@@ -205,6 +204,7 @@ struct ConnectionLimits {
         request.maxBulkLength = config.protoMaxBulkLength
         queryBufferLimit = config.clientQueryBufferLimit
         requirePass = config.requirePass
+        outputBufferLimit = config.outputBufferLimits.normal.hard
     }
 }
 
