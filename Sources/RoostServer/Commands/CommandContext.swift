@@ -56,6 +56,21 @@ public struct CommandContext {
         return withArgument(index) { key in server.keyspace.withLock { $0.peek(key, now: now) } }
     }
 
+    /// Calls `body` with the reply buffer and the bytes of the string at the key in argument `index`, read in place
+    /// while the keyspace lock is held (a read command's lookup: touches the key, counts a hit or miss); nil when the
+    /// key is absent. Nothing is copied out of the keyspace.
+    public mutating func withString<Result: Sendable>(
+        _ index: Int,
+        _ body: (inout ByteBuffer, UnsafeRawBufferPointer) -> Result
+    ) -> Result? {
+        let now = self.now
+        let key = arguments[index]
+        let server = self.server
+        return key.withUnsafeReadableBytes { key in
+            server.keyspace.withLock { keyspace in keyspace.withString(key, now: now) { body(&out, $0) } }
+        }
+    }
+
     /// Gives `body` the entry of the key in argument `index` to change in place (see ``Keyspace/update(_:now:_:)``).
     public func updateEntry<Result: Sendable>(
         _ index: Int,
@@ -119,7 +134,8 @@ public struct CommandContext {
 
     /// Calls `body` with argument `index`'s bytes (no copy).
     @inlinable
-    public func withArgument<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    public func withArgument<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
+    {
         try arguments[index].withUnsafeReadableBytes(body)
     }
 

@@ -5,88 +5,99 @@ import RoostProtocol
 /// String commands: `GET`, `SET` and the rest of Redis's string family.
 enum StringCommands {
     /// Fresh command objects: each server gets its own, so statistics are per server.
-    static var all: [Command] { [
-        Command(
-            "get", arity: 2, flags: [.readonly, .fast], keys: .single, group: .string, since: "1.0.0",
-            summary: "Returns the string value of a key.", handler: get),
-        Command(
-            "set", arity: -3, flags: [.write, .denyOOM], keys: .single, group: .string, since: "1.0.0",
-            summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-            handler: set),
-        Command(
-            "setnx", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
-            summary: "Set the string value of a key only when the key doesn't exist.", handler: setnx),
-        Command(
-            "setex", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.0.0",
-            summary: "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
-            handler: { context throws(CommandError) in try setWithExpiry(&context, unit: .seconds) }),
-        Command(
-            "psetex", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.6.0",
-            summary: "Sets both string value and expiration time in milliseconds of a key.",
-            handler: { context throws(CommandError) in try setWithExpiry(&context, unit: .milliseconds) }),
-        Command(
-            "getset", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
-            summary: "Returns the previous string value of a key after setting it to a new value.", handler: getset),
-        Command(
-            "getdel", arity: 2, flags: [.write, .fast], keys: .single, group: .string, since: "6.2.0",
-            summary: "Returns the string value of a key after deleting the key.", handler: getdel),
-        Command(
-            "getex", arity: -2, flags: [.write, .fast], keys: .single, group: .string, since: "6.2.0",
-            summary: "Returns the string value of a key after setting its expiration time.", handler: getex),
-        Command(
-            "mget", arity: -2, flags: [.readonly, .fast], keys: Command.KeyPositions(first: 1, last: -1, step: 1),
-            group: .string, since: "1.0.0", summary: "Atomically returns the string values of one or more keys.",
-            complexity: "O(N) where N is the number of keys to retrieve.", handler: mget),
-        Command(
-            "mset", arity: -3, flags: [.write, .denyOOM], keys: Command.KeyPositions(first: 1, last: -1, step: 2),
-            group: .string, since: "1.0.1", summary: "Atomically creates or modifies the string values of one or more keys.",
-            complexity: "O(N) where N is the number of keys to set.",
-            handler: { context throws(CommandError) in try mset(&context, onlyIfNoneExist: false) }),
-        Command(
-            "msetnx", arity: -3, flags: [.write, .denyOOM], keys: Command.KeyPositions(first: 1, last: -1, step: 2),
-            group: .string, since: "1.0.1",
-            summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-            complexity: "O(N) where N is the number of keys to set.",
-            handler: { context throws(CommandError) in try mset(&context, onlyIfNoneExist: true) }),
-        Command(
-            "append", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "2.0.0",
-            summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", handler: append),
-        Command(
-            "strlen", arity: 2, flags: [.readonly, .fast], keys: .single, group: .string, since: "2.2.0",
-            summary: "Returns the length of a string value.", handler: strlen),
-        Command(
-            "incr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
-            summary: "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-            handler: { context throws(CommandError) in try incrementBy(&context, 1) }),
-        Command(
-            "decr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
-            summary: "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-            handler: { context throws(CommandError) in try incrementBy(&context, -1) }),
-        Command(
-            "incrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
-            summary: "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-            handler: { context throws(CommandError) in try incrementBy(&context, context.integer(2)) }),
-        Command(
-            "decrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
-            summary: "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
-            handler: decrby),
-        Command(
-            "incrbyfloat", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "2.6.0",
-            summary: "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-            handler: incrbyfloat),
-        Command(
-            "getrange", arity: 4, flags: [.readonly], keys: .single, group: .string, since: "2.4.0",
-            summary: "Returns a substring of the string stored at a key.",
-            complexity: "O(N) where N is the length of the returned string.", handler: getrange),
-        Command(
-            "substr", arity: 4, flags: [.readonly], keys: .single, group: .string, since: "1.0.0",
-            summary: "Returns a substring from string stored at key.",
-            complexity: "O(N) where N is the length of the returned string.", handler: getrange),
-        Command(
-            "setrange", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.2.0",
-            summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
-            handler: setrange),
-    ] }
+    static var all: [Command] {
+        [
+            Command(
+                "get", arity: 2, flags: [.readonly, .fast], keys: .single, group: .string, since: "1.0.0",
+                summary: "Returns the string value of a key.", handler: get),
+            Command(
+                "set", arity: -3, flags: [.write, .denyOOM], keys: .single, group: .string, since: "1.0.0",
+                summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+                handler: set),
+            Command(
+                "setnx", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
+                summary: "Set the string value of a key only when the key doesn't exist.", handler: setnx),
+            Command(
+                "setex", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.0.0",
+                summary: "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+                handler: { context throws(CommandError) in try setWithExpiry(&context, unit: .seconds) }),
+            Command(
+                "psetex", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.6.0",
+                summary: "Sets both string value and expiration time in milliseconds of a key.",
+                handler: { context throws(CommandError) in try setWithExpiry(&context, unit: .milliseconds) }),
+            Command(
+                "getset", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
+                summary: "Returns the previous string value of a key after setting it to a new value.", handler: getset),
+            Command(
+                "getdel", arity: 2, flags: [.write, .fast], keys: .single, group: .string, since: "6.2.0",
+                summary: "Returns the string value of a key after deleting the key.", handler: getdel),
+            Command(
+                "getex", arity: -2, flags: [.write, .fast], keys: .single, group: .string, since: "6.2.0",
+                summary: "Returns the string value of a key after setting its expiration time.", handler: getex),
+            Command(
+                "mget", arity: -2, flags: [.readonly, .fast], keys: Command.KeyPositions(first: 1, last: -1, step: 1),
+                group: .string, since: "1.0.0", summary: "Atomically returns the string values of one or more keys.",
+                complexity: "O(N) where N is the number of keys to retrieve.", handler: mget),
+            Command(
+                "mset", arity: -3, flags: [.write, .denyOOM], keys: Command.KeyPositions(first: 1, last: -1, step: 2),
+                group: .string, since: "1.0.1",
+                summary: "Atomically creates or modifies the string values of one or more keys.",
+                complexity: "O(N) where N is the number of keys to set.",
+                handler: { context throws(CommandError) in try mset(&context, onlyIfNoneExist: false) }),
+            Command(
+                "msetnx", arity: -3, flags: [.write, .denyOOM], keys: Command.KeyPositions(first: 1, last: -1, step: 2),
+                group: .string, since: "1.0.1",
+                summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+                complexity: "O(N) where N is the number of keys to set.",
+                handler: { context throws(CommandError) in try mset(&context, onlyIfNoneExist: true) }),
+            Command(
+                "append", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "2.0.0",
+                summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", handler: append
+            ),
+            Command(
+                "strlen", arity: 2, flags: [.readonly, .fast], keys: .single, group: .string, since: "2.2.0",
+                summary: "Returns the length of a string value.", handler: strlen),
+            Command(
+                "incr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
+                summary:
+                    "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+                handler: { context throws(CommandError) in try incrementBy(&context, 1) }),
+            Command(
+                "decr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
+                summary:
+                    "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
+                handler: { context throws(CommandError) in try incrementBy(&context, -1) }),
+            Command(
+                "incrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
+                summary:
+                    "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+                handler: { context throws(CommandError) in try incrementBy(&context, context.integer(2)) }),
+            Command(
+                "decrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string, since: "1.0.0",
+                summary:
+                    "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
+                handler: decrby),
+            Command(
+                "incrbyfloat", arity: 3, flags: [.write, .denyOOM, .fast], keys: .single, group: .string,
+                since: "2.6.0",
+                summary:
+                    "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
+                handler: incrbyfloat),
+            Command(
+                "getrange", arity: 4, flags: [.readonly], keys: .single, group: .string, since: "2.4.0",
+                summary: "Returns a substring of the string stored at a key.",
+                complexity: "O(N) where N is the length of the returned string.", handler: getrange),
+            Command(
+                "substr", arity: 4, flags: [.readonly], keys: .single, group: .string, since: "1.0.0",
+                summary: "Returns a substring from string stored at key.",
+                complexity: "O(N) where N is the length of the returned string.", handler: getrange),
+            Command(
+                "setrange", arity: 4, flags: [.write, .denyOOM], keys: .single, group: .string, since: "2.2.0",
+                summary:
+                    "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
+                handler: setrange),
+        ]
+    }
 
     // MARK: Helpers
 
@@ -105,8 +116,7 @@ enum StringCommands {
     // MARK: Handlers
 
     static func get(_ context: inout CommandContext) throws(CommandError) {
-        guard let entry = context.readEntry(1) else { return context.replyNull() }
-        context.replyBulk(try string(entry))
+        if context.withString(1, { out, value in out.writeRESPBulkString(value) }) == nil { context.replyNull() }
     }
 
     static func set(_ context: inout CommandContext) throws(CommandError) {
@@ -130,6 +140,18 @@ enum StringCommands {
             index += 1
         }
         let expireAt = try expiry.absolute(now: context.now, command: "set")
+        if condition == .always && !returnOld && expiry != .keepTTL {
+            // Plain SET: copy the value straight from the request into the keyspace.
+            let (key, value, now) = (context.arguments[1], context.arguments[2], context.now)
+            context.withKeyspace { keyspace in
+                key.withUnsafeReadableBytes { key in
+                    value.withUnsafeReadableBytes {
+                        keyspace.setString(key, $0, expireAt: expireAt ?? Entry.noExpiry, now: now)
+                    }
+                }
+            }
+            return context.replyOK()
+        }
         let value = context.bytes(2)
         let (applied, old): (Bool, [UInt8]?) = try context.updateEntry(1) { entry throws(CommandError) in
             let previous = try entry.map { existing throws(CommandError) in try string(existing) }
@@ -230,9 +252,7 @@ enum StringCommands {
     static func mget(_ context: inout CommandContext) throws(CommandError) {
         context.out.writeRESPArrayHeader(context.count - 1)
         for index in 1..<context.count {
-            if let entry = context.readEntry(index), case .string(let bytes) = entry.value {
-                context.out.writeRESPBulkString(bytes)
-            } else {
+            if context.withString(index, { out, value in out.writeRESPBulkString(value) }) == nil {
                 context.replyNull()
             }
         }
@@ -252,8 +272,9 @@ enum StringCommands {
                 }
             }
             for index in stride(from: 1, to: arguments.count, by: 2) {
-                let value = Array(arguments[index + 1].readableBytesView)
-                arguments[index].withUnsafeReadableBytes { keyspace.set($0, Entry(value: .string(value)), now: now) }
+                arguments[index].withUnsafeReadableBytes { key in
+                    arguments[index + 1].withUnsafeReadableBytes { keyspace.setString(key, $0, now: now) }
+                }
             }
             return true
         }
@@ -280,8 +301,7 @@ enum StringCommands {
     }
 
     static func strlen(_ context: inout CommandContext) throws(CommandError) {
-        guard let entry = context.readEntry(1) else { return context.replyInteger(0) }
-        context.replyInteger(try string(entry).count)
+        context.replyInteger(context.withString(1) { _, value in value.count } ?? 0)
     }
 
     static func decrby(_ context: inout CommandContext) throws(CommandError) {
@@ -341,17 +361,18 @@ enum StringCommands {
     static func getrange(_ context: inout CommandContext) throws(CommandError) {
         var start = try context.integer(2)
         var end = try context.integer(3)
-        guard let entry = context.readEntry(1) else { return context.replyBulk([]) }
-        let bytes = try string(entry)
-        let length = Int64(bytes.count)
-        if start < 0 && end < 0 && start > end { return context.replyBulk([]) }
-        if start < 0 { start = length + start }
-        if end < 0 { end = length + end }
-        if start < 0 { start = 0 }
-        if end < 0 { end = 0 }
-        if end >= length { end = length - 1 }
-        if start > end || length == 0 { return context.replyBulk([]) }
-        context.out.writeRESPBulkString(bytes[Int(start)...Int(end)])
+        let written = context.withString(1) { out, bytes in
+            let length = Int64(bytes.count)
+            if start < 0 && end < 0 && start > end { return out.writeRESPBulkString([UInt8]()) }
+            if start < 0 { start = length + start }
+            if end < 0 { end = length + end }
+            if start < 0 { start = 0 }
+            if end < 0 { end = 0 }
+            if end >= length { end = length - 1 }
+            if start > end || length == 0 { return out.writeRESPBulkString([UInt8]()) }
+            return out.writeRESPBulkString(UnsafeRawBufferPointer(rebasing: bytes[Int(start)...Int(end)]))
+        }
+        if written == nil { context.replyBulk([]) }
     }
 
     static func setrange(_ context: inout CommandContext) throws(CommandError) {
