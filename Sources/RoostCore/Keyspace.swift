@@ -381,7 +381,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             resize(target)
             shrunk = true
         }
-        if slots.highWater > 64 && count * 4 < slots.highWater {
+        if (slots.highWater > SlotArena.minimumCapacity && count * 4 < slots.highWater)
+            || (count == 0 && slots.capacity > SlotArena.minimumCapacity)
+        {
             let before = slots.footprint
             compactSlots()
             freedSinceTrim += before - slots.footprint

@@ -5,7 +5,12 @@ extension Keyspace {
     /// Examines up to `bucketBudget` buckets from where the last call stopped and removes expired keys.
     /// Returns how many keys were removed, how many keys were examined, and whether a full pass completed.
     public mutating func expireStep(now: Int64, bucketBudget: Int) -> (expired: Int, examined: Int, wrapped: Bool) {
-        guard volatileCount > 0 else { return (0, 0, true) }
+        guard volatileCount > 0 else {
+            // Nothing left to expire, so no pass is under way: give back what the last pass freed.
+            expireCursor = 0
+            shrinkIfSparse()
+            return (0, 0, true)
+        }
         var expired = 0
         var examined = 0
         var wrapped = false

@@ -75,6 +75,11 @@ extension Keyspace {
     }
 
     /// Convenience for keys held as arrays (tests, embedded use).
+    public mutating func peek(_ key: [UInt8], now: Int64) -> Entry? {
+        key.withUnsafeBytes { peek($0, now: now) }
+    }
+
+    /// Convenience for keys held as arrays (tests, embedded use).
     public mutating func set(_ key: [UInt8], _ entry: Entry, now: Int64) {
         key.withUnsafeBytes { set($0, entry, now: now) }
     }

@@ -19,6 +19,9 @@ struct SlotArena: ~Copyable {
     }
 
     static let none: Int32 = -1
+    /// The arena never shrinks below this many slots (1 KiB), so that a keyspace going between empty and a few keys
+    /// does not allocate and free the block each time.
+    static let minimumCapacity = 64
 
     private(set) var base: UnsafeMutablePointer<Slot>?
     /// Slots the block has room for.
@@ -27,7 +30,7 @@ struct SlotArena: ~Copyable {
     private(set) var highWater = 0
     private var freeList = SlotArena.none
 
-    init() {}
+    init() { resize(SlotArena.minimumCapacity) }
 
     deinit { SystemAllocator.free(base) }
 
@@ -50,7 +53,7 @@ struct SlotArena: ~Copyable {
             freeList = self[index].next
             return index
         }
-        if highWater == capacity { resize(max(64, capacity + capacity / 4)) }
+        if highWater == capacity { resize(capacity + capacity / 4) }
         precondition(highWater < Int(Int32.max), "keyspace slot arena is full")
         highWater += 1
         return Int32(highWater - 1)
@@ -62,19 +65,17 @@ struct SlotArena: ~Copyable {
         freeList = index
     }
 
-    /// Forgets every slot and frees the block (the caller has freed the records).
+    /// Forgets every slot and shrinks the block to the minimum (the caller has freed the records).
     mutating func removeAll() {
-        SystemAllocator.free(base)
-        base = nil
-        capacity = 0
         highWater = 0
         freeList = SlotArena.none
+        resize(SlotArena.minimumCapacity)
     }
 
     /// Moves the live slots into `0..<liveCount` (filling holes from the top down), calling `moved(from, to)` for
     /// each move before the next one so that the caller can relink chains; then frees the unused tail of the block.
     mutating func compact(liveCount: Int, _ moved: (_ from: Int32, _ to: Int32) -> Void) {
-        guard let base else { return }
+        let base = base.unsafelyUnwrapped
         var hole = 0
         var top = highWater - 1
         while true {
@@ -87,15 +88,21 @@ struct SlotArena: ~Copyable {
         }
         highWater = liveCount
         freeList = SlotArena.none
-        if liveCount == 0 {
-            removeAll()
-        } else {
-            resize(max(64, liveCount + liveCount / 4))
-        }
+        resize(max(SlotArena.minimumCapacity, liveCount + liveCount / 4))
     }
 
+    /// Grows with `realloc`; shrinks into a fresh block (realloc would keep a large block's mapping, rounded to
+    /// pages, and a small block inside the large one's old place), copying the `highWater` slots in use.
     private mutating func resize(_ newCapacity: Int) {
-        let raw = SystemAllocator.reallocate(UnsafeMutableRawPointer(base), newCapacity * MemoryLayout<Slot>.stride)
+        let size = newCapacity * MemoryLayout<Slot>.stride
+        let raw: UnsafeMutableRawPointer
+        if newCapacity >= capacity {
+            raw = SystemAllocator.reallocate(UnsafeMutableRawPointer(base), size)
+        } else {
+            raw = SystemAllocator.allocate(size)
+            raw.copyMemory(from: UnsafeRawPointer(base.unsafelyUnwrapped), byteCount: highWater * MemoryLayout<Slot>.stride)
+            SystemAllocator.free(base)
+        }
         base = raw.bindMemory(to: Slot.self, capacity: newCapacity)
         capacity = newCapacity
     }
