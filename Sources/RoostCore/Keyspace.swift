@@ -57,8 +57,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     }
 
     static let minimumBuckets = 16
-    /// Freed bytes after which a shrink also returns free heap pages to the system.
-    static let trimThreshold = 16 << 20
+    /// Freed bytes after which a shrink also returns free heap pages to the system (shrinks are geometric, so a
+    /// keyspace emptied of N keys trims about log2(N) times).
+    static let trimThreshold = 1 << 20
 
     var buckets: BucketArray
     var slots: SlotArena
@@ -389,7 +390,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             freedSinceTrim += before - slots.footprint
             shrunk = true
         }
-        if shrunk && freedSinceTrim >= Keyspace.trimThreshold {
+        // Trim when a good share of the memory was freed since the last trim: geometric, like the shrinks.
+        if (shrunk || freedSinceTrim >= estimatedMemory) && freedSinceTrim >= Keyspace.trimThreshold {
             SystemAllocator.returnFreeMemory()
             freedSinceTrim = 0
         }
