@@ -225,8 +225,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         defer {
             if let inserted = entry {
                 inserted.withStringBytes { value in
-                    insertNew(key, hash: hash, value: value, expireAt: inserted.expireAt,
-                              encoding: inserted.stringEncoding, now: now)
+                    insertNew(
+                        key, hash: hash, value: value, expireAt: inserted.expireAt,
+                        encoding: inserted.stringEncoding, now: now)
                 }
             }
         }
@@ -245,7 +246,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             return
         }
         updated.withStringBytes { value in
-            replaceValue(at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
+            replaceValue(
+                at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
         }
     }
 

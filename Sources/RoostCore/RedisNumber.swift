@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Number parsing and formatting with Redis's exact rules, so that `INCR`, `INCRBYFLOAT`, `SET … EX` and friends

@@ -265,7 +265,8 @@ public struct RESPRequestParser: Sendable {
         }
         guard let split else {
             // Distinguish the two reasons for nil.
-            let hasCarriageReturn = newline > 0
+            let hasCarriageReturn =
+                newline > 0
                 && buffer.getInteger(at: buffer.readerIndex + newline - 1, as: UInt8.self) == UInt8(ascii: "\r")
             if (hasCarriageReturn ? newline - 1 : newline) > maxLength { throw .tooBigInlineRequest }
             throw .unbalancedQuotes

@@ -151,17 +151,21 @@ public struct RESPValueParser: Sendable {
         case UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "="):
             let length = try self.parseInteger(line)
             if length == -1 && type == UInt8(ascii: "$") { return .bulkString(nil) }
-            guard let payload = try self.readPayload(
-                &reader, length: length, original: original, needed: &needed)
+            guard
+                let payload = try self.readPayload(
+                    &reader, length: length, original: original, needed: &needed)
             else { return nil }
             if type == UInt8(ascii: "$") { return .bulkString(payload) }
             if type == UInt8(ascii: "!") { return .error(payload) }
-            guard payload.readableBytes >= 4, payload.getInteger(at: payload.readerIndex + 3, as: UInt8.self)
-                == UInt8(ascii: ":")
+            guard payload.readableBytes >= 4,
+                payload.getInteger(at: payload.readerIndex + 3, as: UInt8.self)
+                    == UInt8(ascii: ":")
             else { throw Self.error("invalid verbatim string") }
             let format = payload.getString(at: payload.readerIndex, length: 3)!
-            return .verbatimString(format: format, text: payload.getSlice(
-                at: payload.readerIndex + 4, length: payload.readableBytes - 4)!)
+            return .verbatimString(
+                format: format,
+                text: payload.getSlice(
+                    at: payload.readerIndex + 4, length: payload.readableBytes - 4)!)
         case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
             let count = try self.parseInteger(line)
             if count == -1 && type == UInt8(ascii: "*") { return .array(nil) }
@@ -186,9 +190,10 @@ public struct RESPValueParser: Sendable {
             case UInt8(ascii: "~"): return .set(elements)
             case UInt8(ascii: ">"): return .push(elements)
             case UInt8(ascii: "%"):
-                return .map(stride(from: 0, to: elements.count, by: 2).map {
-                    RESPValue.KeyValuePair(key: elements[$0], value: elements[$0 + 1])
-                })
+                return .map(
+                    stride(from: 0, to: elements.count, by: 2).map {
+                        RESPValue.KeyValuePair(key: elements[$0], value: elements[$0 + 1])
+                    })
             default:
                 // An attribute annotates the value that follows; drop it and return that value.
                 let valueStart = reader.readerIndex

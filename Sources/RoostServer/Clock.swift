@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Wall and monotonic clock readings. Kept in one place so the keyspace stays clock-free and tests can inject time.

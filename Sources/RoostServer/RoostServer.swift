@@ -1,8 +1,8 @@
 public import Logging
 import NIOCore
 public import NIOPosix
-public import ServiceLifecycle
 import RoostCore
+public import ServiceLifecycle
 import Synchronization
 
 /// A Roost server: binds the configured addresses, serves connections on one event loop per usable core, runs
@@ -119,7 +119,7 @@ public final class RoostServer: Service, Sendable {
                 // With port 0, every address shares the port the first bind chose.
                 if port == 0, let chosen = channel.localAddress?.port { port = chosen }
                 channels.append(channel)
-            } catch where optional {
+            } catch  where optional {
                 state.logger.info("Skipping optional bind address", metadata: ["address": "\(host)"])
             } catch {
                 for channel in channels { try? await channel.close() }

@@ -7,7 +7,7 @@ public enum RoostServerInfo {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes to standard error without Foundation.

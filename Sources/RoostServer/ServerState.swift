@@ -3,7 +3,7 @@ public import RoostCore
 public import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// State shared by every connection of one server: the keyspace, the configuration, the client registry and the
@@ -60,7 +60,8 @@ public final class ServerState: Sendable {
     func updateConfiguration<Result>(
         _ body: (inout ServerConfiguration) throws(ConfigurationError) -> Result
     ) throws(ConfigurationError) -> Result {
-        let result = try configuration.withLock { (config: inout ServerConfiguration) throws(ConfigurationError) -> Result in
+        let result = try configuration.withLock {
+            (config: inout ServerConfiguration) throws(ConfigurationError) -> Result in
             try body(&config)
         }
         configurationGeneration.add(1, ordering: .releasing)

@@ -1,7 +1,7 @@
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes log lines to a file descriptor (standard output or the `logfile`), one `write` per line so that lines
@@ -25,7 +25,8 @@ struct DescriptorLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        let rendered = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        let rendered =
+            merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
         var line = Array("\(Self.timestamp()) \(event.level) \(label): \(event.message)\(rendered)\n".utf8)
         _ = line.withUnsafeMutableBytes { write(descriptor, $0.baseAddress, $0.count) }
     }

@@ -3,7 +3,7 @@ import RoostServer
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // roostd: parse redis-server style arguments, start the server, stop gracefully on SIGTERM/SIGINT or SHUTDOWN.
@@ -77,4 +77,3 @@ do {
     if !configuration.pidFile.isEmpty { unlink(configuration.pidFile) }
     exit(1)
 }
-

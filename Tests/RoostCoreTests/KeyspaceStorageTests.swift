@@ -27,7 +27,8 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         let value = (0..<valueCount).map { UInt8(truncatingIfNeeded: $0 &* 13) }
         for expireAt: Int64 in [Entry.noExpiry, 5_000] {
             for encoding: Entry.StringEncoding in [.automatic, .notInteger, .raw] {
-                keyspace.set(key, Entry(value: .string(value), expireAt: expireAt, stringEncoding: encoding), now: 2_000)
+                keyspace.set(
+                    key, Entry(value: .string(value), expireAt: expireAt, stringEncoding: encoding), now: 2_000)
                 let entry = keyspace.peek(key, now: 0)
                 #expect(entry?.value == .string(value))
                 #expect(entry?.expireAt == expireAt)
@@ -63,7 +64,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         var keyspace = Keyspace()
         let empty = keyspace.estimatedMemory
         for index in 0..<50_000 {
-            keyspace.set(bytes("key:\(index)"), Entry(value: .string(bytes("value \(index)")), expireAt: expire ? 10 : 0), now: 0)
+            keyspace.set(
+                bytes("key:\(index)"), Entry(value: .string(bytes("value \(index)")), expireAt: expire ? 10 : 0), now: 0
+            )
         }
         #expect(keyspace.estimatedMemory > 50_000 * 64)
         if expire {
@@ -132,7 +135,8 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
             let name = bytes("k\(Int.random(in: 0..<keySpace, using: &generator))")
             let size = [0, 3, 40, 300, 70_000][Int.random(in: 0..<5, using: &generator) % (step % 997 == 0 ? 5 : 4)]
             let value = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let ttl: Int64 = Int.random(in: 0..<3, using: &generator) == 0 ? now + Int64.random(in: 1...40, using: &generator) : 0
+            let ttl: Int64 =
+                Int.random(in: 0..<3, using: &generator) == 0 ? now + Int64.random(in: 1...40, using: &generator) : 0
             let live = model[name].flatMap { $0.isExpired(at: now) ? nil : $0 }
             switch Int.random(in: 0..<9, using: &generator) {
             case 0:
@@ -169,10 +173,12 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
                 _ = keyspace.expireStep(now: now, bucketBudget: 16)
             case 5:
                 let read = name.withUnsafeBytes { keyspace.withString($0, now: now) { Array($0) } }
-                #expect(read == live.map { entry -> [UInt8] in
-                    guard case .string(let bytes) = entry.value else { return [] }
-                    return bytes
-                })
+                #expect(
+                    read
+                        == live.map { entry -> [UInt8] in
+                            guard case .string(let bytes) = entry.value else { return [] }
+                            return bytes
+                        })
             case 6:
                 #expect(keyspace.read(name, now: now)?.value == live?.value)
             case 7:
@@ -223,7 +229,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
             calls += 1
             let burst = Int.random(in: 0..<4_000, using: &generator)
             if Bool.random(using: &generator) {
-                for index in 0..<burst { keyspace.set(bytes("churn:\(index)"), Entry(value: .string(bytes("y"))), now: 0) }
+                for index in 0..<burst {
+                    keyspace.set(bytes("churn:\(index)"), Entry(value: .string(bytes("y"))), now: 0)
+                }
             } else {
                 for index in 0..<burst { keyspace.remove(bytes("churn:\(index)"), now: 0) }
             }

@@ -140,7 +140,8 @@ private func string(_ text: String, expireAt: Int64 = Entry.noExpiry) -> Entry {
             switch Int.random(in: 0..<4, using: &generator) {
             case 0:
                 let ttl: Int64 = Bool.random(using: &generator) ? now + Int64.random(in: 1...50, using: &generator) : 0
-                let entry = string(String(repeating: "x", count: Int.random(in: 0...20, using: &generator)), expireAt: ttl)
+                let entry = string(
+                    String(repeating: "x", count: Int.random(in: 0...20, using: &generator)), expireAt: ttl)
                 keyspace.set(name, entry, now: now)
                 model[name] = entry
             case 1:

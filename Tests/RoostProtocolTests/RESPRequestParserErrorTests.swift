@@ -6,41 +6,45 @@ import Testing
 struct RESPRequestParserErrorTests {
     // Every fixture here was sent to redis-server 7.0.15 (`--save "" --appendonly no`) over a raw socket;
     // the expected string is what it replied after "-ERR " before closing the connection.
-    @Test("malformed input yields Redis's exact error", arguments: [
-        ("*x\r\n", "Protocol error: invalid multibulk length"),
-        ("*\r\n", "Protocol error: invalid multibulk length"),
-        ("*01\r\n", "Protocol error: invalid multibulk length"),
-        ("*+1\r\n", "Protocol error: invalid multibulk length"),
-        ("*1 \r\n", "Protocol error: invalid multibulk length"),
-        ("*12x\r\n", "Protocol error: invalid multibulk length"),
-        ("*2147483648\r\n", "Protocol error: invalid multibulk length"),
-        ("*-9999999999999999999\r\n", "Protocol error: invalid multibulk length"),
-        ("*00000000000000000000001\r\n", "Protocol error: invalid multibulk length"),
-        ("*1\r\n$-1\r\n", "Protocol error: invalid bulk length"),
-        ("*1\r\n$x\r\n", "Protocol error: invalid bulk length"),
-        ("*1\r\n$01\r\n", "Protocol error: invalid bulk length"),
-        ("*1\r\n$-0\r\n", "Protocol error: invalid bulk length"),
-        ("*1\r\n$536870913\r\n", "Protocol error: invalid bulk length"),
-        ("*1\r\nx\r\n", "Protocol error: expected '$', got 'x'"),
-        ("*1\r\n\r\n\r\n", "Protocol error: expected '$', got ' '"),
-        ("*2\r\n$4\r\nECHO\r\n:1\r\n", "Protocol error: expected '$', got ':'"),
-        ("\"abc\r\n", "Protocol error: unbalanced quotes in request"),
-        ("\"a\"b\r\n", "Protocol error: unbalanced quotes in request"),
-        ("ECHO 'a\\\\'\r\n", "Protocol error: unbalanced quotes in request"),
-        ("ECHO a\"b c\"d\r\n", "Protocol error: unbalanced quotes in request"),
-        ("ECHO 'a'b\r\n", "Protocol error: unbalanced quotes in request"),
-        ("ECHO \"a\\\r\n", "Protocol error: unbalanced quotes in request"),
-        ("ECHO 'ab\r\n", "Protocol error: unbalanced quotes in request"),
-    ])
+    @Test(
+        "malformed input yields Redis's exact error",
+        arguments: [
+            ("*x\r\n", "Protocol error: invalid multibulk length"),
+            ("*\r\n", "Protocol error: invalid multibulk length"),
+            ("*01\r\n", "Protocol error: invalid multibulk length"),
+            ("*+1\r\n", "Protocol error: invalid multibulk length"),
+            ("*1 \r\n", "Protocol error: invalid multibulk length"),
+            ("*12x\r\n", "Protocol error: invalid multibulk length"),
+            ("*2147483648\r\n", "Protocol error: invalid multibulk length"),
+            ("*-9999999999999999999\r\n", "Protocol error: invalid multibulk length"),
+            ("*00000000000000000000001\r\n", "Protocol error: invalid multibulk length"),
+            ("*1\r\n$-1\r\n", "Protocol error: invalid bulk length"),
+            ("*1\r\n$x\r\n", "Protocol error: invalid bulk length"),
+            ("*1\r\n$01\r\n", "Protocol error: invalid bulk length"),
+            ("*1\r\n$-0\r\n", "Protocol error: invalid bulk length"),
+            ("*1\r\n$536870913\r\n", "Protocol error: invalid bulk length"),
+            ("*1\r\nx\r\n", "Protocol error: expected '$', got 'x'"),
+            ("*1\r\n\r\n\r\n", "Protocol error: expected '$', got ' '"),
+            ("*2\r\n$4\r\nECHO\r\n:1\r\n", "Protocol error: expected '$', got ':'"),
+            ("\"abc\r\n", "Protocol error: unbalanced quotes in request"),
+            ("\"a\"b\r\n", "Protocol error: unbalanced quotes in request"),
+            ("ECHO 'a\\\\'\r\n", "Protocol error: unbalanced quotes in request"),
+            ("ECHO a\"b c\"d\r\n", "Protocol error: unbalanced quotes in request"),
+            ("ECHO 'a'b\r\n", "Protocol error: unbalanced quotes in request"),
+            ("ECHO \"a\\\r\n", "Protocol error: unbalanced quotes in request"),
+            ("ECHO 'ab\r\n", "Protocol error: unbalanced quotes in request"),
+        ])
     func malformed(text: String, message: String) {
         #expect(Fixture.error(Array(text.utf8)) == message)
     }
 
     // Confirmed with redis-server 7.0.15: these wait for more input rather than failing.
-    @Test("incomplete input waits", arguments: [
-        "*1\r\nx", "*1\r", "*1\r\n$4\r\nPING", "*1\r\n$4\r\nPING\r", "*2147483647\r\n", "*1\r\n$536870912\r\n",
-        "*-5", "PING", "PING\r",
-    ])
+    @Test(
+        "incomplete input waits",
+        arguments: [
+            "*1\r\nx", "*1\r", "*1\r\n$4\r\nPING", "*1\r\n$4\r\nPING\r", "*2147483647\r\n", "*1\r\n$536870912\r\n",
+            "*-5", "PING", "PING\r",
+        ])
     func incomplete(text: String) throws {
         var parser = RESPRequestParser()
         var buffer = Fixture.buffer(text)
@@ -63,10 +67,14 @@ struct RESPRequestParserErrorTests {
         #expect(
             Fixture.error(Array("*11\r\n".utf8), limits: limits) == "Protocol error: unauthenticated multibulk length"
         )
-        #expect(try Fixture.parseAll(Array(("*10\r\n" + String(repeating: "$1\r\na\r\n", count: 10)).utf8),
-                                     limits: limits).first?.count == 10)
-        #expect(Fixture.error(Array("*10\r\n$16385\r\n".utf8), limits: limits)
-                    == "Protocol error: unauthenticated bulk length")
+        #expect(
+            try Fixture.parseAll(
+                Array(("*10\r\n" + String(repeating: "$1\r\na\r\n", count: 10)).utf8),
+                limits: limits
+            ).first?.count == 10)
+        #expect(
+            Fixture.error(Array("*10\r\n$16385\r\n".utf8), limits: limits)
+                == "Protocol error: unauthenticated bulk length")
         #expect(Fixture.error(Array("*1\r\n$16384\r\n".utf8), limits: limits) == nil)
         // The invalid checks come first.
         let invalidMultibulk = "Protocol error: invalid multibulk length"
@@ -103,11 +111,13 @@ struct RESPRequestParserErrorTests {
         #expect(try Fixture.parseAll(exact + Array("\r\n".utf8)).first?.last?.utf8.count == max - 5)
         #expect(try Fixture.parseAll(exact + Array("\n".utf8)).first?.last?.utf8.count == max - 5)
         #expect(Fixture.error(exact + Array("a\r\n".utf8)) == "Protocol error: too big inline request")
-        #expect(Fixture.error([UInt8(ascii: "*")] + Array(repeating: UInt8(ascii: "1"), count: 70_000))
-                    == "Protocol error: too big mbulk count string")
+        #expect(
+            Fixture.error([UInt8(ascii: "*")] + Array(repeating: UInt8(ascii: "1"), count: 70_000))
+                == "Protocol error: too big mbulk count string")
         #expect(Fixture.error([UInt8(ascii: "*")] + Array(repeating: UInt8(ascii: "1"), count: max - 1)) == nil)
-        #expect(Fixture.error(Array("*1\r\n$".utf8) + Array(repeating: UInt8(ascii: "1"), count: 70_000))
-                    == "Protocol error: too big bulk count string")
+        #expect(
+            Fixture.error(Array("*1\r\n$".utf8) + Array(repeating: UInt8(ascii: "1"), count: 70_000))
+                == "Protocol error: too big bulk count string")
         let small = RESPRequestLimits(maxInlineLength: 8)
         #expect(Fixture.error(Array("PING PING\r\n".utf8), limits: small) == "Protocol error: too big inline request")
         #expect(try Fixture.parseAll(Array("PING PIN\r\n".utf8), limits: small) == [["PING", "PIN"]])

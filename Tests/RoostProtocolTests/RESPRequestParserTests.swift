@@ -5,20 +5,27 @@ import Testing
 /// Valid pipelines and the commands they hold, used for the chunking tests.
 let validPipelines: [(bytes: String, commands: [[String]])] = [
     ("*1\r\n$4\r\nPING\r\n", [["PING"]]),
-    ("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n",
-        [["SET", "key", "value"], ["GET", "key"]]),
+    (
+        "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n",
+        [["SET", "key", "value"], ["GET", "key"]]
+    ),
     // Empty bulk, binary-looking payload containing CRLF, and an empty multibulk in between.
-    ("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*0\r\n*2\r\n$4\r\nECHO\r\n$4\r\na\r\nb\r\n",
-        [["SET", "k", ""], ["ECHO", "a\r\nb"]]),
+    (
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*0\r\n*2\r\n$4\r\nECHO\r\n$4\r\na\r\nb\r\n",
+        [["SET", "k", ""], ["ECHO", "a\r\nb"]]
+    ),
     // Inline commands, with CRLF and LF endings, blank lines, quoting, mixed with multibulk.
-    ("PING\r\n\r\n\nECHO \"a b\" 'c'\n  \t \r\n*-1\r\n*1\r\n$4\r\nQUIT\r\nGET k\r\n",
-        [["PING"], ["ECHO", "a b", "c"], ["QUIT"], ["GET", "k"]]),
+    (
+        "PING\r\n\r\n\nECHO \"a b\" 'c'\n  \t \r\n*-1\r\n*1\r\n$4\r\nQUIT\r\nGET k\r\n",
+        [["PING"], ["ECHO", "a b", "c"], ["QUIT"], ["GET", "k"]]
+    ),
 ]
 
 @Suite("RESPRequestParser: valid input")
 struct RESPRequestParserValidTests {
-    @Test("whole, one byte at a time, and every two-way split give the same commands",
-          arguments: validPipelines.indices)
+    @Test(
+        "whole, one byte at a time, and every two-way split give the same commands",
+        arguments: validPipelines.indices)
     func chunking(index: Int) throws {
         let (text, expected) = validPipelines[index]
         let bytes = Array(text.utf8)
@@ -58,20 +65,22 @@ struct RESPRequestParserValidTests {
     }
 
     // Confirmed with redis-server 7.0.15 (ECHO replies).
-    @Test("inline quoting follows sdssplitargs", arguments: [
-        ("ECHO \"a\\x41\\x4g\\n\"", ["ECHO", "aAx4g\n"]),
-        ("ECHO \"a\\\"b\"", ["ECHO", "a\"b"]),
-        ("ECHO 'it\\'s'", ["ECHO", "it's"]),
-        ("ECHO \"\\t\\r\\b\\a\\z\\X41\\xZZ\"", ["ECHO", "\t\r\u{8}\u{7}zX41xZZ"]),
-        ("ECHO a\u{0B}b", ["ECHO", "a\u{0B}b"]),
-        ("\u{0B} ECHO x", ["ECHO", "x"]),
-        ("ECHO \"a\"\u{0B}", ["ECHO", "a"]),
-        ("ECHO a\rb", ["ECHO", "a", "b"]),
-        ("ECHO \"\" ''", ["ECHO", "", ""]),
-        ("ECHO a\"b c\" d", ["ECHO", "ab c", "d"]),
-        ("ECHO 'a\\b'", ["ECHO", "a\\b"]),
-        ("  SET   k\tv  ", ["SET", "k", "v"]),
-    ])
+    @Test(
+        "inline quoting follows sdssplitargs",
+        arguments: [
+            ("ECHO \"a\\x41\\x4g\\n\"", ["ECHO", "aAx4g\n"]),
+            ("ECHO \"a\\\"b\"", ["ECHO", "a\"b"]),
+            ("ECHO 'it\\'s'", ["ECHO", "it's"]),
+            ("ECHO \"\\t\\r\\b\\a\\z\\X41\\xZZ\"", ["ECHO", "\t\r\u{8}\u{7}zX41xZZ"]),
+            ("ECHO a\u{0B}b", ["ECHO", "a\u{0B}b"]),
+            ("\u{0B} ECHO x", ["ECHO", "x"]),
+            ("ECHO \"a\"\u{0B}", ["ECHO", "a"]),
+            ("ECHO a\rb", ["ECHO", "a", "b"]),
+            ("ECHO \"\" ''", ["ECHO", "", ""]),
+            ("ECHO a\"b c\" d", ["ECHO", "ab c", "d"]),
+            ("ECHO 'a\\b'", ["ECHO", "a\\b"]),
+            ("  SET   k\tv  ", ["SET", "k", "v"]),
+        ])
     func inlineQuoting(line: String, expected: [String]) throws {
         #expect(try Fixture.parseAll(Array((line + "\r\n").utf8)) == [expected])
         #expect(try Fixture.parseAll(Array((line + "\n").utf8)) == [expected])

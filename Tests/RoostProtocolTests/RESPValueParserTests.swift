@@ -81,17 +81,22 @@ struct RESPValueParserTests {
     func specials() throws {
         var parser = RESPValueParser()
         var buffer = Fixture.buffer(",nan\r\n,inf\r\n!5\r\nERR x\r\n|1\r\n+ttl\r\n:3\r\n:9\r\n")
-        guard case .double(let nan)? = try parser.parse(&buffer) else { Issue.record("not a double"); return }
+        guard case .double(let nan)? = try parser.parse(&buffer) else {
+            Issue.record("not a double")
+            return
+        }
         #expect(nan.isNaN)
         #expect(try parser.parse(&buffer) == .double(.infinity))
         #expect(try parser.parse(&buffer) == .error(ByteBuffer(string: "ERR x")))
         #expect(try parser.parse(&buffer) == .integer(9))
     }
 
-    @Test("malformed replies and limits throw", arguments: [
-        "?\r\n", ":abc\r\n", "$-2\r\n", "$3\r\nabcd\r\n", "#x\r\n", "*-2\r\n", "=2\r\nab\r\n", "+a\rb\r\n",
-        "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", "$100\r\n", "*100\r\n",
-    ])
+    @Test(
+        "malformed replies and limits throw",
+        arguments: [
+            "?\r\n", ":abc\r\n", "$-2\r\n", "$3\r\nabcd\r\n", "#x\r\n", "*-2\r\n", "=2\r\nab\r\n", "+a\rb\r\n",
+            "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", "$100\r\n", "*100\r\n",
+        ])
     func malformed(text: String) {
         var parser = RESPValueParser(limits: .init(maxDepth: 2, maxBulkLength: 10, maxAggregateCount: 10))
         var buffer = Fixture.buffer(text)

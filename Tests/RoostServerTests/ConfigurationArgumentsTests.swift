@@ -1,5 +1,6 @@
-@testable import RoostServer
 import Testing
+
+@testable import RoostServer
 
 @Suite("Configuration command line")
 struct ConfigurationArgumentsTests {

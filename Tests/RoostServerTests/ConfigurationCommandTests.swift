@@ -1,5 +1,6 @@
-@testable import RoostServer
 import Testing
+
+@testable import RoostServer
 
 @Suite("CONFIG GET and CONFIG SET")
 struct ConfigurationCommandTests {
@@ -15,10 +16,11 @@ struct ConfigurationCommandTests {
     }
 
     @Test func globsMatchCaseInsensitivelyAndEachDirectiveOnce() {
-        #expect(names("lazyfree-*") == [
-            "lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del", "lazyfree-lazy-user-del",
-            "lazyfree-lazy-user-flush",
-        ])
+        #expect(
+            names("lazyfree-*") == [
+                "lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del", "lazyfree-lazy-user-del",
+                "lazyfree-lazy-user-flush",
+            ])
         #expect(names("MAXMEMORY*") == ["maxmemory", "maxmemory-policy", "maxmemory-samples"])
         #expect(names("maxmemory*", "*memory", "maxmemory") == ["maxmemory", "maxmemory-policy", "maxmemory-samples"])
         #expect(names("p?rt", "[pq]ort") == ["port"])
@@ -135,17 +137,21 @@ struct ConfigurationCommandTests {
 
     @Test func roostSpecificRefusals() {
         var configuration = ServerConfiguration()
-        #expect(throws: ConfigurationError(
-            .invalidValue,
-            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - "
-                + "Roost has no persistence; 'appendonly yes' is not supported"
-        )) { try configuration.configSet([("appendonly", "yes")]) }
+        #expect(
+            throws: ConfigurationError(
+                .invalidValue,
+                "ERR CONFIG SET failed (possibly related to argument 'appendonly') - "
+                    + "Roost has no persistence; 'appendonly yes' is not supported"
+            )
+        ) { try configuration.configSet([("appendonly", "yes")]) }
         for name in ["port", "bind", "tcp-backlog", "logfile", "pidfile", "databases", "event-loops", "unixsocket"] {
             #expect(throws: ConfigurationError.self) { try configuration.configSet([(name, "1")]) }
             #expect(ServerConfiguration.directive(named: name)?.isMutable == false)
         }
-        #expect(throws: ConfigurationError(
-            .wrongNumberOfArguments, "ERR wrong number of arguments for 'config|set' command"
-        )) { try configuration.configSet([]) }
+        #expect(
+            throws: ConfigurationError(
+                .wrongNumberOfArguments, "ERR wrong number of arguments for 'config|set' command"
+            )
+        ) { try configuration.configSet([]) }
     }
 }

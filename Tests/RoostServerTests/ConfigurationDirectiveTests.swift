@@ -1,5 +1,6 @@
-@testable import RoostServer
 import Testing
+
+@testable import RoostServer
 
 @Suite("Configuration directives")
 struct ConfigurationDirectiveTests {
@@ -51,6 +52,7 @@ struct ConfigurationDirectiveTests {
         "lazyfree-lazy-server-del": ("true", yesNo),
         "lazyfree-lazy-user-del": ("on", yesNo),
         "lazyfree-lazy-user-flush": ("", yesNo),
+        "client-output-buffer-limit": ("normal 1mb 0", "Wrong number of arguments in buffer limit configuration."),
     ]
 
     @Test func everyDirectiveHasABadValueCase() {

@@ -19,7 +19,9 @@ struct ConnectionCommandsTests {
         var redis = Harness(authenticated: false) { $0.requirePass = "secret" }
         #expect(redis("GET", "k") == .error("NOAUTH Authentication required."))
         #expect(redis("AUTH", "wrong") == .error("WRONGPASS invalid username-password pair or user is disabled."))
-        #expect(redis("AUTH", "someone", "secret") == .error("WRONGPASS invalid username-password pair or user is disabled."))
+        #expect(
+            redis("AUTH", "someone", "secret")
+                == .error("WRONGPASS invalid username-password pair or user is disabled."))
         #expect(redis("AUTH", "default", "secret") == .ok)
         #expect(redis("GET", "k") == .null)
         #expect(redis("RESET") == .simple("RESET"))
@@ -39,10 +41,12 @@ struct ConnectionCommandsTests {
         var redis = Harness(authenticated: false) { $0.requirePass = "pw" }
         #expect(redis("HELLO", "4") == .error("NOPROTO unsupported protocol version"))
         #expect(redis("HELLO", "x") == .error("ERR Protocol version is not an integer or out of range"))
-        #expect(redis("HELLO", "3") == .error(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH "
-                + "<user> <pass> option can be used to authenticate the client and select the RESP protocol "
-                + "version at the same time"))
+        #expect(
+            redis("HELLO", "3")
+                == .error(
+                    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH "
+                        + "<user> <pass> option can be used to authenticate the client and select the RESP protocol "
+                        + "version at the same time"))
         #expect(redis("HELLO", "3", "AUTH", "default", "pw", "SETNAME", "me") != .null)
         #expect(redis.context.respVersion == .resp3)
         #expect(redis.context.authenticated)
@@ -72,8 +76,10 @@ struct ConnectionCommandsTests {
         #expect(redis("FOO", "a", "b") == .error("ERR unknown command 'FOO', with args beginning with: 'a' 'b' "))
         #expect(redis("CLIENT", "NOPE") == .error("ERR unknown subcommand 'NOPE'. Try CLIENT HELP."))
         #expect(redis("CLIENT", "SETNAME") == .error("ERR wrong number of arguments for 'client|setname' command"))
-        #expect(redis("CLIENT", "SETNAME", "has space") == .error(
-            "ERR Client names cannot contain spaces, newlines or special characters."))
+        #expect(
+            redis("CLIENT", "SETNAME", "has space")
+                == .error(
+                    "ERR Client names cannot contain spaces, newlines or special characters."))
     }
 }
 
@@ -98,9 +104,11 @@ struct ServerCommandsTests {
             return
         }
         let text = String(decoding: bytes, as: UTF8.self)
-        for field in ["redis_version:7.0.15", "roost_version:", "arch_bits:64", "process_id:", "tcp_port:",
-                      "keyspace_hits:1", "keyspace_misses:1", "db0:keys=1,expires=1", "used_memory:",
-                      "connected_clients:", "# Server", "# Keyspace"] {
+        for field in [
+            "redis_version:7.0.15", "roost_version:", "arch_bits:64", "process_id:", "tcp_port:",
+            "keyspace_hits:1", "keyspace_misses:1", "db0:keys=1,expires=1", "used_memory:",
+            "connected_clients:", "# Server", "# Keyspace",
+        ] {
             #expect(text.contains(field), "INFO lacks \(field)")
         }
         #expect(!text.contains("cmdstat_get"), "commandstats is not a default section")
@@ -112,28 +120,38 @@ struct ServerCommandsTests {
         var redis = Harness()
         #expect(redis("CONFIG", "SET", "timeout", "30") == .ok)
         #expect(redis("CONFIG", "GET", "timeout") == .array([.bulk("timeout"), .bulk("30")]))
-        #expect(redis("CONFIG", "SET", "nosuch", "1") == .error(
-            "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"))
+        #expect(
+            redis("CONFIG", "SET", "nosuch", "1")
+                == .error(
+                    "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"))
         #expect(redis("CONFIG", "RESETSTAT") == .ok)
     }
 
     @Test func outputBufferLimitsParseAndRenderAsRedis() {
         var redis = Harness()
         let name = "client-output-buffer-limit"
-        #expect(redis("CONFIG", "GET", name) == .array([
-            .bulk(name), .bulk("normal 268435456 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
-        ]))
+        #expect(
+            redis("CONFIG", "GET", name)
+                == .array([
+                    .bulk(name), .bulk("normal 268435456 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+                ]))
         #expect(redis("CONFIG", "SET", name, "normal 1mb 2kb 3 replica 0 0 0") == .ok)
         #expect(redis.server.currentConfiguration.outputBufferLimits.normal.hard == 1 << 20)
-        #expect(redis("CONFIG", "GET", name) == .array([
-            .bulk(name), .bulk("normal 1048576 2048 3 slave 0 0 0 pubsub 33554432 8388608 60"),
-        ]))
-        #expect(redis("CONFIG", "SET", name, "normal 1mb 0") == .error(
-            "ERR CONFIG SET failed (possibly related to argument '\(name)') - Wrong number of arguments in buffer "
-                + "limit configuration."))
-        #expect(redis("CONFIG", "SET", name, "bogus 1 0 0") == .error(
-            "ERR CONFIG SET failed (possibly related to argument '\(name)') - Invalid client class specified in "
-                + "buffer limit configuration."))
+        #expect(
+            redis("CONFIG", "GET", name)
+                == .array([
+                    .bulk(name), .bulk("normal 1048576 2048 3 slave 0 0 0 pubsub 33554432 8388608 60"),
+                ]))
+        #expect(
+            redis("CONFIG", "SET", name, "normal 1mb 0")
+                == .error(
+                    "ERR CONFIG SET failed (possibly related to argument '\(name)') - Wrong number of arguments in buffer "
+                        + "limit configuration."))
+        #expect(
+            redis("CONFIG", "SET", name, "bogus 1 0 0")
+                == .error(
+                    "ERR CONFIG SET failed (possibly related to argument '\(name)') - Invalid client class specified in "
+                        + "buffer limit configuration."))
     }
 
     @Test func commandIntrospectionComesFromTheTable() {
@@ -163,7 +181,9 @@ struct ServerCommandsTests {
     @Test func commandsDocumentMatchesTheTable() throws {
         let path = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
         let document = try String(contentsOfFile: "/" + path + "/docs/COMMANDS.md", encoding: .utf8)
-        #expect(document.contains(CommandTable.standard.markdown()), "docs/COMMANDS.md is stale: run scripts/gen-commands-doc")
+        #expect(
+            document.contains(CommandTable.standard.markdown()),
+            "docs/COMMANDS.md is stale: run scripts/gen-commands-doc")
     }
 
     @Test func clientListShowsThisConnection() {

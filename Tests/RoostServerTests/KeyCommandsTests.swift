@@ -3,8 +3,9 @@ import NIOCore
 import NIOEmbedded
 import RoostCore
 import RoostProtocol
-@testable import RoostServer
 import Testing
+
+@testable import RoostServer
 
 // Expected replies and error strings below were checked against redis-server 7.0.15.
 
@@ -112,8 +113,10 @@ struct KeyCommandsLifetimeTests {
         (["COPY", "a", "x", "DB", "1"], "ERR DB index is out of range"),
         (["COPY", "a", "x", "DB", "-1"], "ERR DB index is out of range"),
         (["COPY", "a", "x", "DB", "abc"], "ERR value is not an integer or out of range"),
-        (["COPY", "a", "x", "DB", "99999999999"],
-         "ERR value is out of range, value must between -2147483648 and 2147483647"),
+        (
+            ["COPY", "a", "x", "DB", "99999999999"],
+            "ERR value is out of range, value must between -2147483648 and 2147483647"
+        ),
         (["COPY", "a", "x", "DB"], "ERR syntax error"),
         (["COPY", "a", "x", "foo"], "ERR syntax error"),
         (["COPY", "missing", "missing"], "ERR source and destination objects are the same"),
@@ -305,7 +308,10 @@ struct KeyCommandsIterationTests {
         redis("MSET", "a", "1", "b", "2", "ab", "3")
         #expect(redis("SCAN", "0").scanStep?.keys == ["a", "ab", "b"])
         #expect(redis("SCAN", "0").scanStep?.cursor == 0)
-        guard case .array(let parts) = redis("SCAN", "0", "COUNT", "1000") else { Issue.record("not an array"); return }
+        guard case .array(let parts) = redis("SCAN", "0", "COUNT", "1000") else {
+            Issue.record("not an array")
+            return
+        }
         #expect(parts.first == .bulk("0"))
         #expect(redis("SCAN", "0", "MATCH", "a*").scanStep?.keys == ["a", "ab"])
         #expect(redis("SCAN", "0", "MATCH", "a*", "MATCH", "b*").scanStep?.keys == ["b"], "the last MATCH wins")
@@ -428,9 +434,11 @@ struct KeyCommandsObjectTests {
     @Test func frequencyNeedsAnLFUPolicy() {
         var redis = Harness()
         redis("SET", "k", "v")
-        #expect(redis("OBJECT", "FREQ", "k") == .error(
-            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
-                + "switching between policies at runtime LRU and LFU data will take some time to adjust."))
+        #expect(
+            redis("OBJECT", "FREQ", "k")
+                == .error(
+                    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when "
+                        + "switching between policies at runtime LRU and LFU data will take some time to adjust."))
         #expect(redis("OBJECT", "FREQ", "missing") == .null)
         redis.setPolicy("allkeys-lfu")
         #expect(redis("OBJECT", "FREQ", "k") == .integer(5))
@@ -450,9 +458,11 @@ struct KeyCommandsObjectTests {
         #expect(redis("OBJECT", "IDLETIME", "k") == .integer(0))
         #expect(redis("OBJECT", "IDLETIME", "missing") == .null)
         redis.setPolicy("allkeys-lfu")
-        #expect(redis("OBJECT", "IDLETIME", "k") == .error(
-            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching "
-                + "between policies at runtime LRU and LFU data will take some time to adjust."))
+        #expect(
+            redis("OBJECT", "IDLETIME", "k")
+                == .error(
+                    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching "
+                        + "between policies at runtime LRU and LFU data will take some time to adjust."))
         #expect(redis("OBJECT", "IDLETIME", "missing") == .null)
     }
 
@@ -498,12 +508,18 @@ struct KeyCommandsObjectTests {
         #expect(lines.last == .simple("    Prints this help."))
         #expect(redis.dispatch("OBJECT") == .error("ERR wrong number of arguments for 'object' command"))
         #expect(redis.dispatch("OBJECT", "foo") == .error("ERR unknown subcommand 'foo'. Try OBJECT HELP."))
-        #expect(redis.dispatch("OBJECT", "ENCODING") == .error(
-            "ERR wrong number of arguments for 'object|encoding' command"))
-        #expect(redis.dispatch("OBJECT", "ENCODING", "a", "b") == .error(
-            "ERR wrong number of arguments for 'object|encoding' command"))
-        #expect(redis.dispatch("OBJECT", "HELP", "x") == .error(
-            "ERR wrong number of arguments for 'object|help' command"))
+        #expect(
+            redis.dispatch("OBJECT", "ENCODING")
+                == .error(
+                    "ERR wrong number of arguments for 'object|encoding' command"))
+        #expect(
+            redis.dispatch("OBJECT", "ENCODING", "a", "b")
+                == .error(
+                    "ERR wrong number of arguments for 'object|encoding' command"))
+        #expect(
+            redis.dispatch("OBJECT", "HELP", "x")
+                == .error(
+                    "ERR wrong number of arguments for 'object|help' command"))
     }
 }
 
@@ -518,9 +534,10 @@ struct KeyCommandsDispatchTests {
         for name in names {
             #expect(CommandTable.standard.lookup(name)?.handler != nil || name == "object", "\(name)")
         }
-        #expect(CommandTable.standard.lookup("object")?.subcommands.map(\.name).sorted() == [
-            "encoding", "freq", "help", "idletime", "refcount",
-        ])
+        #expect(
+            CommandTable.standard.lookup("object")?.subcommands.map(\.name).sorted() == [
+                "encoding", "freq", "help", "idletime", "refcount",
+            ])
     }
 
     @Test func wallClockSmokeTest() {

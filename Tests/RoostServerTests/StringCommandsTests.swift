@@ -38,7 +38,8 @@ struct StringCommandsTests {
         #expect(redis("SET", "k", "v", "EX", "0") == .error("ERR invalid expire time in 'set' command"))
         #expect(redis("SET", "k", "v", "EX", "-1") == .error("ERR invalid expire time in 'set' command"))
         #expect(redis("SET", "k", "v", "EX", "abc") == .error("ERR value is not an integer or out of range"))
-        #expect(redis("SET", "k", "v", "EX", "9223372036854775807") == .error("ERR invalid expire time in 'set' command"))
+        #expect(
+            redis("SET", "k", "v", "EX", "9223372036854775807") == .error("ERR invalid expire time in 'set' command"))
         #expect(redis("SET", "k", "v", "EX", "10", "PX", "10") == .error("ERR syntax error"))
         #expect(redis("SET", "k", "v", "EX") == .error("ERR syntax error"))
         #expect(redis("SET", "k", "v", "KEEPTTL", "EX", "1") == .error("ERR syntax error"))

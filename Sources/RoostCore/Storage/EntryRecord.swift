@@ -70,7 +70,8 @@
 
     /// The bytes the process holds for this block (for accounting).
     var footprint: Int {
-        SystemAllocator.footprint(base, requested: Self.size(keyCount: keyCount, valueCount: valueCount, hasExpiry: hasExpiry))
+        SystemAllocator.footprint(
+            base, requested: Self.size(keyCount: keyCount, valueCount: valueCount, hasExpiry: hasExpiry))
     }
 
     private func writeHeader(keyCount: Int, valueCount: Int, expireAt: Int64, encoding: Entry.StringEncoding) {
@@ -87,7 +88,8 @@
             base.storeBytes(of: UInt16(valueCount), toByteOffset: 2, as: UInt16.self)
         }
         if expireAt != Entry.noExpiry {
-            base.storeBytes(of: expireAt, toByteOffset: wide ? Self.wideHeaderSize : Self.narrowHeaderSize, as: Int64.self)
+            base.storeBytes(
+                of: expireAt, toByteOffset: wide ? Self.wideHeaderSize : Self.narrowHeaderSize, as: Int64.self)
         }
     }
 
@@ -103,7 +105,8 @@
     }
 
     @inline(__always) var valueCount: Int {
-        isWide ? Int(base.load(fromByteOffset: 16, as: UInt64.self)) : Int(base.load(fromByteOffset: 2, as: UInt16.self))
+        isWide
+            ? Int(base.load(fromByteOffset: 16, as: UInt64.self)) : Int(base.load(fromByteOffset: 2, as: UInt16.self))
     }
 
     /// Absolute expiry in Unix milliseconds, or ``Entry/noExpiry``.

@@ -100,7 +100,8 @@ struct SlotArena: ~Copyable {
             raw = SystemAllocator.reallocate(UnsafeMutableRawPointer(base), size)
         } else {
             raw = SystemAllocator.allocate(size)
-            raw.copyMemory(from: UnsafeRawPointer(base.unsafelyUnwrapped), byteCount: highWater * MemoryLayout<Slot>.stride)
+            raw.copyMemory(
+                from: UnsafeRawPointer(base.unsafelyUnwrapped), byteCount: highWater * MemoryLayout<Slot>.stride)
             SystemAllocator.free(base)
         }
         base = raw.bindMemory(to: Slot.self, capacity: newCapacity)

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The C allocator, as the keyspace uses it: raw blocks it frees explicitly, and the true size of each block so that
@@ -24,7 +24,8 @@ import Darwin
     }
 
     /// Resizes a block (on glibc a large block is moved with `mremap`, without copying).
-    @inline(__always) static func reallocate(_ block: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer {
+    @inline(__always) static func reallocate(_ block: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer
+    {
         guard let moved = realloc(block, size) else { fatalError("out of memory allocating \(size) bytes") }
         return moved
     }
@@ -32,11 +33,11 @@ import Darwin
     /// Frees a block from ``allocate(_:)`` or ``reallocate(_:_:)``.
     @inline(__always) @usableFromInline static func free(_ block: UnsafeMutableRawPointer?) {
         #if canImport(Glibc)
-        Glibc.free(block)
+            Glibc.free(block)
         #elseif canImport(Musl)
-        Musl.free(block)
+            Musl.free(block)
         #elseif canImport(Darwin)
-        Darwin.free(block)
+            Darwin.free(block)
         #endif
     }
 
@@ -48,11 +49,11 @@ import Darwin
     /// The usable size of `block` (at least `requested`).
     @inline(__always) static func usableSize(_ block: UnsafeMutableRawPointer, requested: Int) -> Int {
         #if canImport(Darwin)
-        return malloc_size(block)
+            return malloc_size(block)
         #else
-        if let function = mallocUsableSize { return function(block) }
-        // glibc's rounding: chunks are multiples of 16 bytes, at least 32, 8 of which are the size field.
-        return max(32, (requested + 8 + 15) & ~15) - 8
+            if let function = mallocUsableSize { return function(block) }
+            // glibc's rounding: chunks are multiples of 16 bytes, at least 32, 8 of which are the size field.
+            return max(32, (requested + 8 + 15) & ~15) - 8
         #endif
     }
 
@@ -60,21 +61,21 @@ import Darwin
     /// millions of keys the RSS would otherwise stay high). Costs a walk over the arenas: call after big shrinks only.
     static func returnFreeMemory() {
         #if !canImport(Darwin)
-        _ = mallocTrim?(0)
+            _ = mallocTrim?(0)
         #endif
     }
 
     #if !canImport(Darwin)
-    private typealias UsableSizeFunction = @convention(c) (UnsafeMutableRawPointer?) -> Int
-    private typealias TrimFunction = @convention(c) (Int) -> Int32
+        private typealias UsableSizeFunction = @convention(c) (UnsafeMutableRawPointer?) -> Int
+        private typealias TrimFunction = @convention(c) (Int) -> Int32
 
-    private static let mallocUsableSize: UsableSizeFunction? = symbol("malloc_usable_size")
-    private static let mallocTrim: TrimFunction? = symbol("malloc_trim")
+        private static let mallocUsableSize: UsableSizeFunction? = symbol("malloc_usable_size")
+        private static let mallocTrim: TrimFunction? = symbol("malloc_trim")
 
-    private static func symbol<Function>(_ name: String) -> Function? {
-        // RTLD_DEFAULT is the null handle on glibc and musl.
-        guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
-        return unsafeBitCast(address, to: Function.self)
-    }
+        private static func symbol<Function>(_ name: String) -> Function? {
+            // RTLD_DEFAULT is the null handle on glibc and musl.
+            guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
+            return unsafeBitCast(address, to: Function.self)
+        }
     #endif
 }

@@ -4,41 +4,43 @@ import RoostProtocol
 /// `CLIENT` subcommands: `ID`, `SETNAME`, `GETNAME`, `LIST`, `INFO`, `KILL`, `HELP`.
 enum ClientCommands {
     /// Fresh command objects: each server gets its own, so statistics are per server.
-    static var all: [Command] { [
-        Command(
-            "client", arity: -2, group: .connection, since: "2.4.0",
-            summary: "A container for client connection commands.", complexity: "Depends on subcommand.",
-            subcommands: [
-                Command(
-                    "id", parent: "client", arity: 2, flags: [.noScript, .loading, .stale], group: .connection,
-                    since: "5.0.0", summary: "Returns the unique client ID of the connection.",
-                    handler: { context throws(CommandError) in context.replyInteger(Int(context.session.id)) }),
-                Command(
-                    "setname", parent: "client", arity: 3, flags: [.noScript, .loading, .stale], group: .connection,
-                    since: "2.6.9", summary: "Sets the connection name.", handler: setname),
-                Command(
-                    "getname", parent: "client", arity: 2, flags: [.noScript, .loading, .stale], group: .connection,
-                    since: "2.6.9", summary: "Returns the name of the connection.", handler: getname),
-                Command(
-                    "list", parent: "client", arity: -2, flags: [.admin, .noScript, .loading, .stale],
-                    group: .connection, since: "2.4.0", summary: "Lists open connections.",
-                    complexity: "O(N) where N is the number of client connections", handler: list),
-                Command(
-                    "info", parent: "client", arity: 2, flags: [.noScript, .loading, .stale], group: .connection,
-                    since: "6.2.0", summary: "Returns information about the connection.",
-                    handler: { context throws(CommandError) in
-                        context.out.writeRESPVerbatimString(
-                            format: "txt", describe(context.session, now: context.now), context.respVersion)
-                    }),
-                Command(
-                    "kill", parent: "client", arity: -3, flags: [.admin, .noScript, .loading, .stale],
-                    group: .connection, since: "2.4.0", summary: "Terminates open connections.",
-                    complexity: "O(N) where N is the number of client connections", handler: kill),
-                Command(
-                    "help", parent: "client", arity: 2, flags: [.loading, .stale], group: .connection,
-                    since: "5.0.0", summary: "Returns helpful text about the different subcommands.", handler: help),
-            ]),
-    ] }
+    static var all: [Command] {
+        [
+            Command(
+                "client", arity: -2, group: .connection, since: "2.4.0",
+                summary: "A container for client connection commands.", complexity: "Depends on subcommand.",
+                subcommands: [
+                    Command(
+                        "id", parent: "client", arity: 2, flags: [.noScript, .loading, .stale], group: .connection,
+                        since: "5.0.0", summary: "Returns the unique client ID of the connection.",
+                        handler: { context throws(CommandError) in context.replyInteger(Int(context.session.id)) }),
+                    Command(
+                        "setname", parent: "client", arity: 3, flags: [.noScript, .loading, .stale], group: .connection,
+                        since: "2.6.9", summary: "Sets the connection name.", handler: setname),
+                    Command(
+                        "getname", parent: "client", arity: 2, flags: [.noScript, .loading, .stale], group: .connection,
+                        since: "2.6.9", summary: "Returns the name of the connection.", handler: getname),
+                    Command(
+                        "list", parent: "client", arity: -2, flags: [.admin, .noScript, .loading, .stale],
+                        group: .connection, since: "2.4.0", summary: "Lists open connections.",
+                        complexity: "O(N) where N is the number of client connections", handler: list),
+                    Command(
+                        "info", parent: "client", arity: 2, flags: [.noScript, .loading, .stale], group: .connection,
+                        since: "6.2.0", summary: "Returns information about the connection.",
+                        handler: { context throws(CommandError) in
+                            context.out.writeRESPVerbatimString(
+                                format: "txt", describe(context.session, now: context.now), context.respVersion)
+                        }),
+                    Command(
+                        "kill", parent: "client", arity: -3, flags: [.admin, .noScript, .loading, .stale],
+                        group: .connection, since: "2.4.0", summary: "Terminates open connections.",
+                        complexity: "O(N) where N is the number of client connections", handler: kill),
+                    Command(
+                        "help", parent: "client", arity: 2, flags: [.loading, .stale], group: .connection,
+                        since: "5.0.0", summary: "Returns helpful text about the different subcommands.", handler: help),
+                ])
+        ]
+    }
 
     /// Redis's rule for connection names: printable ASCII without spaces.
     static func validateName(_ name: String) throws(CommandError) {
@@ -118,7 +120,9 @@ enum ClientCommands {
         for index in stride(from: 2, to: context.count, by: 2) {
             let value = context.string(index + 1)
             if context.argument(index, is: "ID") {
-                guard let id = UInt64(value), id > 0 else { throw CommandError("ERR client-id should be greater than 0") }
+                guard let id = UInt64(value), id > 0 else {
+                    throw CommandError("ERR client-id should be greater than 0")
+                }
                 filters.append { $0.id == id }
             } else if context.argument(index, is: "ADDR") {
                 filters.append { $0.address == value }
@@ -170,7 +174,8 @@ enum ClientCommands {
             "KILL <ip:port>", "    Kill connection made from <ip:port>.",
             "KILL <option> <value> [<option> <value> [...]]",
             "    Kill connections. Options are: ID, ADDR, LADDR, USER, TYPE, SKIPME, MAXAGE.",
-            "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]", "    Return information about client connections.",
+            "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
+            "    Return information about client connections.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
             "HELP", "    Print this help.",
         ]

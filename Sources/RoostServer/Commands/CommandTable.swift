@@ -21,8 +21,8 @@ public struct CommandTable: Sendable {
     /// The table of every command Roost serves, with fresh command objects (and so fresh statistics) each time.
     public static var standard: CommandTable {
         CommandTable(
-        ConnectionCommands.all + StringCommands.all + KeyCommands.all + ServerCommands.all
-            + ClientCommands.all + IntrospectionCommands.all
+            ConnectionCommands.all + StringCommands.all + KeyCommands.all + ServerCommands.all
+                + ClientCommands.all + IntrospectionCommands.all
         )
     }
 

@@ -5,24 +5,25 @@ import RoostProtocol
 enum ConfigCommands {
     static var command: Command {
         Command(
-        "config", arity: -2, group: .server, since: "2.0.0", summary: "A container for server configuration commands.",
-        complexity: "Depends on subcommand.",
-        subcommands: [
-            Command(
-                "get", parent: "config", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: .server,
-                since: "2.0.0", summary: "Returns the effective values of configuration parameters.",
-                complexity: "O(N) when N is the number of configuration parameters provided", handler: get),
-            Command(
-                "set", parent: "config", arity: -4, flags: [.admin, .noScript, .loading, .stale], group: .server,
-                since: "2.0.0", summary: "Sets configuration parameters in-flight.",
-                complexity: "O(N) when N is the number of configuration parameters provided", handler: set),
-            Command(
-                "resetstat", parent: "config", arity: 2, flags: [.admin, .noScript, .loading, .stale],
-                group: .server, since: "2.0.0", summary: "Resets the server's statistics.", handler: resetstat),
-            Command(
-                "help", parent: "config", arity: 2, flags: [.loading, .stale], group: .server, since: "5.0.0",
-                summary: "Returns helpful text about the different subcommands.", handler: help),
-        ])
+            "config", arity: -2, group: .server, since: "2.0.0",
+            summary: "A container for server configuration commands.",
+            complexity: "Depends on subcommand.",
+            subcommands: [
+                Command(
+                    "get", parent: "config", arity: -3, flags: [.admin, .noScript, .loading, .stale], group: .server,
+                    since: "2.0.0", summary: "Returns the effective values of configuration parameters.",
+                    complexity: "O(N) when N is the number of configuration parameters provided", handler: get),
+                Command(
+                    "set", parent: "config", arity: -4, flags: [.admin, .noScript, .loading, .stale], group: .server,
+                    since: "2.0.0", summary: "Sets configuration parameters in-flight.",
+                    complexity: "O(N) when N is the number of configuration parameters provided", handler: set),
+                Command(
+                    "resetstat", parent: "config", arity: 2, flags: [.admin, .noScript, .loading, .stale],
+                    group: .server, since: "2.0.0", summary: "Resets the server's statistics.", handler: resetstat),
+                Command(
+                    "help", parent: "config", arity: 2, flags: [.loading, .stale], group: .server, since: "5.0.0",
+                    summary: "Returns helpful text about the different subcommands.", handler: help),
+            ])
     }
 
     static func get(_ context: inout CommandContext) throws(CommandError) {

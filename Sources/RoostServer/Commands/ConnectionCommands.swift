@@ -9,35 +9,39 @@ enum ConnectionCommands {
     static let roostVersion = "0.1.0"
 
     /// Fresh command objects: each server gets its own, so statistics are per server.
-    static var all: [Command] { [
-        Command(
-            "ping", arity: -1, flags: [.fast], group: .connection, since: "1.0.0",
-            summary: "Returns the server's liveliness response.", handler: ping),
-        Command(
-            "echo", arity: 2, flags: [.fast], group: .connection, since: "1.0.0",
-            summary: "Returns the given string.", handler: { context throws(CommandError) in
-                context.out.writeRESPBulkString(context.arguments[1].readableBytesView)
-            }),
-        Command(
-            "hello", arity: -1, flags: [.noAuth, .fast], group: .connection, since: "6.0.0",
-            summary: "Handshakes with the Redis server.", handler: hello),
-        Command(
-            "auth", arity: -2, flags: [.noAuth, .fast], group: .connection, since: "1.0.0",
-            summary: "Authenticates the connection.",
-            complexity: "O(N) where N is the number of passwords defined for the user", handler: auth),
-        Command(
-            "quit", arity: -1, flags: [.noAuth, .fast], group: .connection, since: "1.0.0",
-            summary: "Closes the connection.", handler: { context throws(CommandError) in
-                context.replyOK()
-                context.closeAfterReply = true
-            }),
-        Command(
-            "reset", arity: 1, flags: [.noAuth, .fast], group: .connection, since: "6.2.0",
-            summary: "Resets the connection.", handler: reset),
-        Command(
-            "select", arity: 2, flags: [.loading, .stale, .fast], group: .connection, since: "1.0.0",
-            summary: "Changes the selected database.", handler: select),
-    ] }
+    static var all: [Command] {
+        [
+            Command(
+                "ping", arity: -1, flags: [.fast], group: .connection, since: "1.0.0",
+                summary: "Returns the server's liveliness response.", handler: ping),
+            Command(
+                "echo", arity: 2, flags: [.fast], group: .connection, since: "1.0.0",
+                summary: "Returns the given string.",
+                handler: { context throws(CommandError) in
+                    context.out.writeRESPBulkString(context.arguments[1].readableBytesView)
+                }),
+            Command(
+                "hello", arity: -1, flags: [.noAuth, .fast], group: .connection, since: "6.0.0",
+                summary: "Handshakes with the Redis server.", handler: hello),
+            Command(
+                "auth", arity: -2, flags: [.noAuth, .fast], group: .connection, since: "1.0.0",
+                summary: "Authenticates the connection.",
+                complexity: "O(N) where N is the number of passwords defined for the user", handler: auth),
+            Command(
+                "quit", arity: -1, flags: [.noAuth, .fast], group: .connection, since: "1.0.0",
+                summary: "Closes the connection.",
+                handler: { context throws(CommandError) in
+                    context.replyOK()
+                    context.closeAfterReply = true
+                }),
+            Command(
+                "reset", arity: 1, flags: [.noAuth, .fast], group: .connection, since: "6.2.0",
+                summary: "Resets the connection.", handler: reset),
+            Command(
+                "select", arity: 2, flags: [.loading, .stale, .fast], group: .connection, since: "1.0.0",
+                summary: "Changes the selected database.", handler: select),
+        ]
+    }
 
     static func ping(_ context: inout CommandContext) throws(CommandError) {
         switch context.count {
@@ -102,7 +106,8 @@ enum ConnectionCommands {
                 name = context.string(index + 1)
                 index += 2
             } else {
-                throw CommandError("ERR Syntax error in HELLO option '\(Dispatcher.sanitized(context.string(index), limit: 128))'")
+                throw CommandError(
+                    "ERR Syntax error in HELLO option '\(Dispatcher.sanitized(context.string(index), limit: 128))'")
             }
         }
         if let (user, password) = credentials {

@@ -1,7 +1,7 @@
 import RoostCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Renders `INFO` text: `# Section` headers and `field:value` lines, with Redis's field names so that tools which
@@ -10,8 +10,10 @@ struct InfoReport {
     let server: ServerState
     let session: ClientSession
 
-    static let defaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
-                                  "errorstats", "cluster", "keyspace"]
+    static let defaultSections = [
+        "server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+        "errorstats", "cluster", "keyspace",
+    ]
     static let allSections = defaultSections + ["commandstats"]
 
     func render(sections requested: [String]) -> String {
@@ -34,12 +36,18 @@ struct InfoReport {
         case "server": serverFields()
         case "clients": clientFields()
         case "memory": memoryFields()
-        case "persistence": [("loading", "0"), ("async_loading", "0"), ("rdb_changes_since_last_save", "0"),
-                             ("rdb_bgsave_in_progress", "0"), ("rdb_last_bgsave_status", "ok"),
-                             ("aof_enabled", "0"), ("aof_rewrite_in_progress", "0")]
+        case "persistence":
+            [
+                ("loading", "0"), ("async_loading", "0"), ("rdb_changes_since_last_save", "0"),
+                ("rdb_bgsave_in_progress", "0"), ("rdb_last_bgsave_status", "ok"),
+                ("aof_enabled", "0"), ("aof_rewrite_in_progress", "0"),
+            ]
         case "stats": statsFields()
-        case "replication": [("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
-                             ("master_replid", server.runID), ("master_repl_offset", "0")]
+        case "replication":
+            [
+                ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
+                ("master_replid", server.runID), ("master_repl_offset", "0"),
+            ]
         case "cpu": cpuFields()
         case "errorstats": []
         case "cluster": [("cluster_enabled", "0")]

@@ -5,43 +5,46 @@ import RoostProtocol
 /// `COMMAND` and its subcommands, answered from the command table.
 enum IntrospectionCommands {
     /// Fresh command objects: each server gets its own, so statistics are per server.
-    static var all: [Command] { [
-        Command(
-            "command", arity: -1, flags: [.loading, .stale], group: .server, since: "2.8.13",
-            summary: "Returns detailed information about all commands.",
-            complexity: "O(N) where N is the total number of Redis commands",
-            subcommands: [
-                Command(
-                    "count", parent: "command", arity: 2, flags: [.loading, .stale], group: .server,
-                    since: "2.8.13", summary: "Returns a count of commands.", handler: { context throws(CommandError) in
-                        context.replyInteger(context.server.commands.commands.count)
-                    }),
-                Command(
-                    "info", parent: "command", arity: -2, flags: [.loading, .stale], group: .server,
-                    since: "2.8.13", summary: "Returns information about one, multiple or all commands.",
-                    complexity: "O(N) where N is the number of commands to look up", handler: info),
-                Command(
-                    "docs", parent: "command", arity: -2, flags: [.loading, .stale], group: .server,
-                    since: "7.0.0", summary: "Returns documentary information about one, multiple or all commands.",
-                    complexity: "O(N) where N is the number of commands to look up", handler: docs),
-                Command(
-                    "list", parent: "command", arity: -2, flags: [.loading, .stale], group: .server,
-                    since: "7.0.0", summary: "Returns a list of command names.",
-                    complexity: "O(N) where N is the total number of Redis commands", handler: list),
-                Command(
-                    "getkeys", parent: "command", arity: -3, flags: [.loading, .stale], group: .server,
-                    since: "2.8.13", summary: "Extracts the key names from an arbitrary command.",
-                    complexity: "O(N) where N is the number of arguments to the command", handler: getkeys),
-                Command(
-                    "help", parent: "command", arity: 2, flags: [.loading, .stale], group: .server,
-                    since: "5.0.0", summary: "Returns helpful text about the different subcommands.", handler: help),
-            ],
-            handler: { context throws(CommandError) in
-                let commands = context.server.commands.commands
-                context.out.writeRESPArrayHeader(commands.count)
-                for command in commands { writeInfo(command, &context) }
-            }),
-    ] }
+    static var all: [Command] {
+        [
+            Command(
+                "command", arity: -1, flags: [.loading, .stale], group: .server, since: "2.8.13",
+                summary: "Returns detailed information about all commands.",
+                complexity: "O(N) where N is the total number of Redis commands",
+                subcommands: [
+                    Command(
+                        "count", parent: "command", arity: 2, flags: [.loading, .stale], group: .server,
+                        since: "2.8.13", summary: "Returns a count of commands.",
+                        handler: { context throws(CommandError) in
+                            context.replyInteger(context.server.commands.commands.count)
+                        }),
+                    Command(
+                        "info", parent: "command", arity: -2, flags: [.loading, .stale], group: .server,
+                        since: "2.8.13", summary: "Returns information about one, multiple or all commands.",
+                        complexity: "O(N) where N is the number of commands to look up", handler: info),
+                    Command(
+                        "docs", parent: "command", arity: -2, flags: [.loading, .stale], group: .server,
+                        since: "7.0.0", summary: "Returns documentary information about one, multiple or all commands.",
+                        complexity: "O(N) where N is the number of commands to look up", handler: docs),
+                    Command(
+                        "list", parent: "command", arity: -2, flags: [.loading, .stale], group: .server,
+                        since: "7.0.0", summary: "Returns a list of command names.",
+                        complexity: "O(N) where N is the total number of Redis commands", handler: list),
+                    Command(
+                        "getkeys", parent: "command", arity: -3, flags: [.loading, .stale], group: .server,
+                        since: "2.8.13", summary: "Extracts the key names from an arbitrary command.",
+                        complexity: "O(N) where N is the number of arguments to the command", handler: getkeys),
+                    Command(
+                        "help", parent: "command", arity: 2, flags: [.loading, .stale], group: .server,
+                        since: "5.0.0", summary: "Returns helpful text about the different subcommands.", handler: help),
+                ],
+                handler: { context throws(CommandError) in
+                    let commands = context.server.commands.commands
+                    context.out.writeRESPArrayHeader(commands.count)
+                    for command in commands { writeInfo(command, &context) }
+                })
+        ]
+    }
 
     /// The ACL categories Redis would list for a command of this shape.
     static func categories(_ command: Command) -> [String] {
@@ -96,7 +99,8 @@ enum IntrospectionCommands {
             context.out.writeRESPBulkString("spec")
             context.out.writeRESPMapHeader(3, version)
             context.out.writeRESPBulkString("lastkey")
-            context.out.writeRESPInteger(command.keys.last < 0 ? command.keys.last : command.keys.last - command.keys.first)
+            context.out.writeRESPInteger(
+                command.keys.last < 0 ? command.keys.last : command.keys.last - command.keys.first)
             context.out.writeRESPBulkString("keystep")
             context.out.writeRESPInteger(command.keys.step)
             context.out.writeRESPBulkString("limit")
@@ -217,4 +221,3 @@ enum IntrospectionCommands {
         for line in lines { context.out.writeRESPSimpleString(line) }
     }
 }
-

@@ -3,11 +3,11 @@ import RoostCore
 import RoostProtocol
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // KEYS, SCAN and RANDOMKEY.

@@ -5,33 +5,37 @@ import RoostProtocol
 /// Server commands: `INFO`, `DBSIZE`, `FLUSHDB`, `FLUSHALL`, `TIME`, `SHUTDOWN`, `CONFIG`.
 enum ServerCommands {
     /// Fresh command objects: each server gets its own, so statistics are per server.
-    static var all: [Command] { [
-        Command(
-            "info", arity: -1, flags: [.loading, .stale], group: .server, since: "1.0.0",
-            summary: "Returns information and statistics about the server.", handler: info),
-        Command(
-            "dbsize", arity: 1, flags: [.readonly, .fast], group: .server, since: "1.0.0",
-            summary: "Returns the number of keys in the database.", handler: { context throws(CommandError) in
-                context.replyInteger(context.server.keyspace.withLock { $0.count })
-            }),
-        Command(
-            "flushdb", arity: -1, flags: [.write], group: .server, since: "1.0.0",
-            summary: "Remove all keys from the current database.",
-            complexity: "O(N) where N is the number of keys in the selected database", handler: flush),
-        Command(
-            "flushall", arity: -1, flags: [.write], group: .server, since: "1.0.0",
-            summary: "Removes all keys from all databases.",
-            complexity: "O(N) where N is the total number of keys in all databases", handler: flush),
-        Command(
-            "time", arity: 1, flags: [.loading, .stale, .fast], group: .server, since: "2.6.0",
-            summary: "Returns the server time.", handler: time),
-        Command(
-            "shutdown", arity: -1, flags: [.admin, .noScript, .loading, .stale, .noMulti], group: .server,
-            since: "1.0.0", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-            complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
-            handler: shutdown),
-        ConfigCommands.command,
-    ] }
+    static var all: [Command] {
+        [
+            Command(
+                "info", arity: -1, flags: [.loading, .stale], group: .server, since: "1.0.0",
+                summary: "Returns information and statistics about the server.", handler: info),
+            Command(
+                "dbsize", arity: 1, flags: [.readonly, .fast], group: .server, since: "1.0.0",
+                summary: "Returns the number of keys in the database.",
+                handler: { context throws(CommandError) in
+                    context.replyInteger(context.server.keyspace.withLock { $0.count })
+                }),
+            Command(
+                "flushdb", arity: -1, flags: [.write], group: .server, since: "1.0.0",
+                summary: "Remove all keys from the current database.",
+                complexity: "O(N) where N is the number of keys in the selected database", handler: flush),
+            Command(
+                "flushall", arity: -1, flags: [.write], group: .server, since: "1.0.0",
+                summary: "Removes all keys from all databases.",
+                complexity: "O(N) where N is the total number of keys in all databases", handler: flush),
+            Command(
+                "time", arity: 1, flags: [.loading, .stale, .fast], group: .server, since: "2.6.0",
+                summary: "Returns the server time.", handler: time),
+            Command(
+                "shutdown", arity: -1, flags: [.admin, .noScript, .loading, .stale, .noMulti], group: .server,
+                since: "1.0.0", summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+                complexity:
+                    "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+                handler: shutdown),
+            ConfigCommands.command,
+        ]
+    }
 
     static func flush(_ context: inout CommandContext) throws(CommandError) {
         if context.count > 2 { throw .syntax }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How many cores this process may really use: the online processors, narrowed on Linux by the CPU affinity mask
@@ -17,13 +17,13 @@ enum AvailableCores {
     static func count() -> Int {
         var cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #if os(Linux)
-        if let status = try? ConfigurationFileReader.contents(atPath: "/proc/self/status"),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }),
-            let allowed = cpuListCount(String(line.dropFirst("Cpus_allowed_list:".count)))
-        {
-            cores = min(cores, allowed)
-        }
-        if let quota = cgroupQuota() { cores = min(cores, quota) }
+            if let status = try? ConfigurationFileReader.contents(atPath: "/proc/self/status"),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }),
+                let allowed = cpuListCount(String(line.dropFirst("Cpus_allowed_list:".count)))
+            {
+                cores = min(cores, allowed)
+            }
+            if let quota = cgroupQuota() { cores = min(cores, quota) }
         #endif
         return max(1, cores)
     }

@@ -52,9 +52,11 @@ extension ServerConfiguration {
         var firstProblem: ConfigurationError?
         for (name, _) in pairs {
             guard let directive = Self.directive(named: name) else {
-                firstProblem = firstProblem ?? ConfigurationError(
-                    .unknownDirective, "ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"
-                )
+                firstProblem =
+                    firstProblem
+                    ?? ConfigurationError(
+                        .unknownDirective, "ERR Unknown option or number of arguments for CONFIG SET - '\(name)'"
+                    )
                 continue
             }
             guard firstProblem == nil else { continue }
