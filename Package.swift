@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RoostProtocol", targets: ["RoostProtocol"]),
         .library(name: "RoostServer", targets: ["RoostServer"]),
         .executable(name: "roostd", targets: ["roostd"]),
+        .executable(name: "roost-sim", targets: ["roost-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -52,6 +53,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(name: "roost-sim", dependencies: ["RoostCore"], swiftSettings: strictSettings),
         .testTarget(name: "RoostCoreTests", dependencies: ["RoostCore"]),
         .testTarget(
             name: "RoostProtocolTests",

@@ -17,6 +17,11 @@
 public struct FrequencySketch: Sendable {
     static let depth = 4
     static let maximumCount: UInt64 = 15
+    /// Counters per row per item: 4, so 16 four-bit counters (8 bytes) per item in all, as Caffeine (1 per row cost
+    /// 0.013 miss ratio on Zipf 0.9 at a 1% cache through collisions).
+    static let countersPerRowPerItem = 4
+    /// Doorkeeper bits per sample item (the sample holds at most sampleSize distinct items); 1 to 16 measured alike.
+    static let doorkeeperBitsPerSampleItem = 4
 
     private var table: [UInt64] = []
     private var rowMask: UInt64 = 0  // width - 1 (width is a power of two)
@@ -44,11 +49,13 @@ public struct FrequencySketch: Sendable {
         let capacity = max(capacity, 16)
         guard capacity > sizedFor else { return }
         sizedFor = capacity
-        let width = Self.powerOfTwo(atLeast: capacity)
+        // 16 four-bit counters per item in all (4 per row), as Caffeine; 8 bytes per item.
+        let width = Self.powerOfTwo(atLeast: capacity * Self.countersPerRowPerItem)
         rowMask = UInt64(width - 1)
         table = Array(repeating: 0, count: width * Self.depth / 16)
         sampleSize = 10 * capacity
-        let doorkeeperBits = Self.powerOfTwo(atLeast: sampleSize)
+        // Sized for a sample of sampleSize distinct items.
+        let doorkeeperBits = Self.powerOfTwo(atLeast: sampleSize * Self.doorkeeperBitsPerSampleItem)
         doorkeeperMask = UInt64(doorkeeperBits - 1)
         doorkeeper = Array(repeating: 0, count: max(doorkeeperBits / 64, 1))
         additions = 0
