@@ -79,6 +79,12 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public var statistics = Statistics()
     /// Whether compaction records slot moves for ``takeSlotMoves()`` (set it when something indexes by slot).
     public var tracksSlotMoves = false
+    /// The eviction policy, told about every insert, hit, resize, removal and slot move (see
+    /// ``configureEviction(_:maxMemory:sampling:)``).
+    public internal(set) var eviction = EvictionState(.noEviction, capacity: Int.max)
+    /// The memory limit in bytes of ``estimatedMemory`` (0: none), enforced by ``enforceMemoryLimit(now:)``.
+    public internal(set) var maxMemory = 0
+    var evictionSampling = SampledEviction.Configuration()
 
     /// Creates an empty keyspace.
     public init() {
@@ -137,6 +143,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
 
     /// The live (not expired) slot of `key`, expiring it first if its time has come.
     mutating func liveSlot(_ key: UnsafeRawBufferPointer, hash: UInt32, now: Int64) -> Int32? {
+        eviction.advanceClock(to: now)
         guard let (index, previous) = find(key, hash: hash) else { return nil }
         if record(index).isExpired(at: now) {
             unlink(index, previous: previous, bucket: Int(hash & buckets.mask))
@@ -166,6 +173,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         statistics.keyspaceHits += 1
         let record = record(index)
         record.lastAccess = Keyspace.accessClock(now)
+        eviction.accessed(index)
         return record.entry
     }
 
@@ -180,6 +188,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public mutating func contains(_ key: UnsafeRawBufferPointer, now: Int64) -> Bool {
         guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now) else { return false }
         record(index).lastAccess = Keyspace.accessClock(now)
+        eviction.accessed(index)
         return true
     }
 
@@ -200,6 +209,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         if touch {
             statistics.keyspaceHits += 1
             record.lastAccess = Keyspace.accessClock(now)
+            eviction.accessed(index)
         }
         return try body(record.value)
     }
@@ -243,6 +253,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             && updated.stringEncoding == original.stringEncoding
         {
             record(index).lastAccess = Keyspace.accessClock(now)
+            eviction.accessed(index)
             return
         }
         updated.withStringBytes { value in
@@ -297,6 +308,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         payloadBytes = 0
         recordBytes = 0
         expireCursor = 0
+        eviction = EvictionState(eviction.kind, capacity: eviction.capacity, sampling: evictionSampling)
         if freed >= Keyspace.trimThreshold { SystemAllocator.returnFreeMemory() }
         freedSinceTrim = 0
     }
@@ -317,6 +329,11 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         recordBytes += footprintChange
         payloadBytes += value.count - oldValueCount
         volatileCount += (expireAt != Entry.noExpiry ? 1 : 0) - (hadExpiry ? 1 : 0)
+        if footprintChange != 0 { eviction.resized(index, to: new.footprint) }
+        if hadExpiry || expireAt != Entry.noExpiry {
+            eviction.expiryChanged(index, at: expireAt == Entry.noExpiry ? nil : expireAt)
+        }
+        eviction.accessed(index)
     }
 
     private mutating func insertNew(
@@ -337,6 +354,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         payloadBytes += key.count + value.count
         recordBytes += footprint
         if expireAt != Entry.noExpiry { volatileCount += 1 }
+        eviction.inserted(index, hash: UInt64(hash), size: footprint)
+        if expireAt != Entry.noExpiry { eviction.expiryChanged(index, at: expireAt) }
         if count > buckets.count { resize(buckets.count * 2) }
     }
 
@@ -370,6 +389,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         freedSinceTrim += footprint
         record.free()
         slots.release(index)
+        eviction.removed(index)
     }
 
     // MARK: Resizing
@@ -416,7 +436,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         let buckets = self.buckets.base
         let mask = self.buckets.mask
         var moves: [SlotMove] = []
-        slots.compact(liveCount: count) { [tracking = tracksSlotMoves, slots = slots.base!] from, to in
+        slots.compact(liveCount: count) { [slots = slots.base!] from, to in
             let bucket = Int(slots[Int(to)].hash & mask)
             if buckets[bucket] == from {
                 buckets[bucket] = to
@@ -425,9 +445,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 while slots[cursor].next != from { cursor = Int(slots[cursor].next) }
                 slots[cursor].next = to
             }
-            if tracking { moves.append(SlotMove(from: from, to: to)) }
+            moves.append(SlotMove(from: from, to: to))
         }
-        slotMoves.append(contentsOf: moves)
+        for move in moves { eviction.moved(from: move.from, to: move.to) }
+        if tracksSlotMoves { slotMoves.append(contentsOf: moves) }
     }
 }
 

@@ -31,6 +31,8 @@ public final class ServerState: Sendable {
     let shutdown = ShutdownSignal()
     /// The port actually bound (differs from the configuration when it asked for port 0).
     let boundPort = Atomic<Int>(0)
+    /// Whether `maxmemory` is set, read on every write command without taking a lock.
+    let memoryLimited = Atomic<Bool>(false)
     /// Event loops serving clients (for `INFO server`).
     let eventLoopCount = Atomic<Int>(0)
 
@@ -43,7 +45,10 @@ public final class ServerState: Sendable {
     ) {
         self.clock = clock ?? { Clock.wallMilliseconds() }
         self.configuration = Mutex(configuration)
-        self.keyspace = Mutex(Keyspace())
+        var keyspace = Keyspace()
+        keyspace.configure(from: configuration, now: self.clock())
+        self.keyspace = Mutex(keyspace)
+        self.memoryLimited.store(configuration.maxMemory > 0, ordering: .relaxed)
         self.commands = commands
         self.logger = logger
         self.startedAt = Clock.wallMilliseconds()
@@ -65,6 +70,10 @@ public final class ServerState: Sendable {
             try body(&config)
         }
         configurationGeneration.add(1, ordering: .releasing)
+        let config = currentConfiguration
+        let now = clock()
+        keyspace.withLock { $0.configure(from: config, now: now) }
+        memoryLimited.store(config.maxMemory > 0, ordering: .relaxed)
         return result
     }
 }
@@ -112,5 +121,18 @@ final class ShutdownSignal: Sendable {
             }
             if resumeNow { continuation.resume() }
         }
+    }
+}
+
+extension Keyspace {
+    /// Applies the configuration's memory limit and eviction policy (`maxmemory`, `maxmemory-policy`,
+    /// `maxmemory-samples`, `lfu-log-factor`, `lfu-decay-time`).
+    mutating func configure(from configuration: ServerConfiguration, now: Int64) {
+        var sampling = SampledEviction.Configuration()
+        sampling.samples = configuration.maxMemorySamples
+        sampling.lfuLogFactor = configuration.lfuLogFactor
+        sampling.lfuDecayTime = configuration.lfuDecayTime
+        let kind = EvictionState.Kind(rawValue: configuration.maxMemoryPolicy) ?? .noEviction
+        configureEviction(kind, maxMemory: configuration.maxMemory, sampling: sampling, now: now)
     }
 }

@@ -11,10 +11,10 @@ extension KeyCommands {
     static let sharedReferenceCount = 2_147_483_647
     /// Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`.
     static let embeddedStringLimit = 44
-    /// Redis's `LFU_INIT_VAL`, the counter a new key starts with under an LFU policy.
-    static let initialFrequency = 5
-
+    /// Redis's LFU policies (they track no idle time).
     private static let lfuPolicies: Set<String> = ["allkeys-lfu", "volatile-lfu"]
+    /// Policies whose per-key access counts `OBJECT FREQ` reports.
+    private static let frequencyPolicies = lfuPolicies.union(["allkeys-tinylfu", "allkeys-s3fifo"])
     private static let lruOrLfuPolicies: Set<String> = ["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu"]
 
     private static let policySwitchNote =
@@ -36,16 +36,19 @@ extension KeyCommands {
         context.out.writeRESPBulkString(encodingName(entry))
     }
 
-    /// `OBJECT FREQ key`: null for a missing key, an error unless an LFU policy is selected.
-    ///
-    /// Roost keeps no per-key LFU counter yet, so under an LFU policy every key reports Redis's initial counter.
+    /// `OBJECT FREQ key`: null for a missing key, an error unless a policy that counts accesses is selected; the
+    /// count is the policy's own (Redis's logarithmic LFU counter for the LFU policies, the sketch estimate for
+    /// `allkeys-tinylfu`, the 2-bit counter for `allkeys-s3fifo`).
     static func objectFrequency(_ context: inout CommandContext) throws(CommandError) {
         guard peekCountingStatistics(context, 2) != nil else { return context.replyNull() }
-        guard lfuPolicies.contains(context.server.currentConfiguration.maxMemoryPolicy) else {
+        guard frequencyPolicies.contains(context.server.currentConfiguration.maxMemoryPolicy) else {
             throw CommandError(
                 "ERR An LFU maxmemory policy is not selected, access frequency not tracked. " + policySwitchNote)
         }
-        context.replyInteger(initialFrequency)
+        let frequency = context.withArgument(2) { key in
+            context.server.keyspace.withLock { $0.accessFrequency(of: key) }
+        }
+        context.replyInteger(frequency ?? 0)
     }
 
     /// `OBJECT IDLETIME key`: whole seconds since the key was last accessed; null for a missing key; an error under

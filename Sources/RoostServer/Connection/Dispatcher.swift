@@ -40,6 +40,17 @@ enum Dispatcher {
             reject(&context, CommandError("NOAUTH Authentication required."))
             return
         }
+        if server.memoryLimited.load(ordering: .relaxed),
+            command.flags.contains(.write) || command.flags.contains(.denyOOM)
+        {
+            let now = server.clock()
+            let withinLimit = server.keyspace.withLock { $0.enforceMemoryLimit(now: now) }
+            if !withinLimit && command.flags.contains(.denyOOM) {
+                command.statistics.recordRejection()
+                reject(&context, CommandError("OOM command not allowed when used memory > 'maxmemory'."))
+                return
+            }
+        }
         guard let handler = command.handler else {
             reject(&context, CommandError("ERR command '\(command.fullName)' is not implemented"))
             return
