@@ -26,6 +26,10 @@ extension RoostCache {
             self.kind = kind
         }
 
+        /// The default: ``s3fifo``, the most robust policy across Roost's hit-ratio trace suite (best in the most
+        /// traces, smallest worst-case regret, and cheap per access); see `docs/EVICTION.md` for the measurements.
+        public static let `default` = s3fifo
+
         /// SIEVE (Zhang et al., NSDI'24): one FIFO queue with a visited bit and a moving hand (``SieveEviction``).
         public static let sieve = Policy(.allKeysSieve)
         /// S3-FIFO (Yang et al., SOSP'23): small, main and ghost FIFO queues (``S3FIFOEviction``).

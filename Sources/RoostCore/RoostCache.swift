@@ -52,12 +52,12 @@ public final class RoostCache: Sendable {
     /// - Parameters:
     ///   - maximumBytes: the byte budget for ``memoryUsage``; must be positive. An empty cache already holds about
     ///     1 KiB of table, so budgets below a few KiB store little or nothing.
-    ///   - policy: what to evict when the budget is reached (``Policy/sieve`` by default).
+    ///   - policy: what to evict when the budget is reached (``Policy/default``, S3-FIFO, unless given).
     ///   - clock: the current time in Unix milliseconds; called once per operation, with the lock held. Tests inject
     ///     a controllable clock to exercise expiry without sleeping.
     public init(
         maximumBytes: Int,
-        policy: Policy = .sieve,
+        policy: Policy = .default,
         clock: @escaping @Sendable () -> Int64 = RoostCache.wallClockMilliseconds
     ) {
         precondition(maximumBytes > 0, "RoostCache: maximumBytes must be positive, got \(maximumBytes)")

@@ -291,6 +291,27 @@ private let value = [UInt8](repeating: 0x61, count: 100)
         #expect(!cache.contains("other"))
     }
 
+    /// The README's example, kept compiling.
+    @Test func readmeExample() {
+        func render(_ path: String) -> [UInt8] { Array("<html>\(path)</html>".utf8) }
+
+        let cache = RoostCache(maximumBytes: 64 << 20, policy: .s3fifo)
+        cache.set("session:42", "alice", ttl: .seconds(30))
+        #expect(cache.getString("session:42") == "alice")
+
+        let key: [UInt8] = [0x01, 0x02]
+        cache.set(key, [0xCA, 0xFE])
+        #expect(cache.get(key) == [0xCA, 0xFE])
+        let page = cache.getOrInsert("page:/", ttl: .seconds(60)) { render("/") }
+        #expect(page == render("/"))
+        #expect(cache.remove(key))
+        #expect(cache.count == 2)
+        #expect(cache.memoryUsage <= 64 << 20)
+        #expect(cache.statistics == RoostCache.Statistics(hits: 2, misses: 1))
+        #expect(RoostCache.Policy(name: "allkeys-lru") == .lru)
+        #expect(cache.purgeExpired(budget: 1000) == 0)
+    }
+
     @Test func policiesHaveServerAndShortNames() {
         #expect(RoostCache.Policy(name: "allkeys-s3fifo") == .s3fifo)
         #expect(RoostCache.Policy(name: "TinyLFU") == .tinyLFU)
@@ -299,6 +320,8 @@ private let value = [UInt8](repeating: 0x61, count: 100)
         #expect(RoostCache.Policy(name: "fifo") == nil)
         #expect(RoostCache.Policy.allCases.count == EvictionState.Kind.allCases.count)
         #expect(RoostCache.Policy.sieve.description == "allkeys-sieve")
+        #expect(RoostCache(maximumBytes: 1 << 20).policy == .default)
+        #expect(RoostCache.Policy.default == .s3fifo, "docs/EVICTION.md names allkeys-s3fifo the default")
         for policy in RoostCache.Policy.allCases { #expect(RoostCache.Policy(name: policy.name) == policy) }
     }
 
