@@ -74,13 +74,24 @@ struct ConfigurationDirectiveTests {
     static let redisDefaults: [(String, String)] = [
         ("protected-mode", "yes"), ("requirepass", ""), ("maxclients", "10000"), ("timeout", "0"),
         ("tcp-keepalive", "300"), ("tcp-backlog", "511"), ("loglevel", "notice"), ("logfile", ""),
-        ("proto-max-bulk-len", "536870912"), ("client-query-buffer-limit", "1073741824"), ("maxmemory", "0"),
-        ("maxmemory-policy", "noeviction"), ("maxmemory-samples", "5"), ("hz", "10"), ("appendonly", "no"),
+        ("proto-max-bulk-len", "536870912"), ("client-query-buffer-limit", "1073741824"),
+        ("maxmemory-samples", "5"), ("hz", "10"), ("appendonly", "no"),
         ("unixsocket", ""), ("lfu-log-factor", "10"), ("lfu-decay-time", "1"), ("active-expire-effort", "1"),
         ("latency-tracking", "yes"), ("slowlog-log-slower-than", "10000"), ("slowlog-max-len", "128"),
         ("lazyfree-lazy-eviction", "no"), ("lazyfree-lazy-expire", "no"), ("lazyfree-lazy-server-del", "no"),
         ("lazyfree-lazy-user-del", "no"), ("lazyfree-lazy-user-flush", "no"),
     ]
+
+    /// Deliberate differences: a cache left at its defaults evicts (S3-FIFO) within half the available memory.
+    @Test func memoryDefaultsAreACachesNotRedis() throws {
+        let configuration = ServerConfiguration()
+        #expect(configuration.maxMemoryPolicy == "allkeys-s3fifo")
+        #expect(configuration.maxMemory > 0)
+        #expect(configuration.maxMemory == AvailableMemory.bytes() / 2)
+        let explicit = try ServerConfiguration.parse(fileContents: "maxmemory 0\nmaxmemory-policy noeviction")
+        #expect(explicit.maxMemory == 0)
+        #expect(explicit.maxMemoryPolicy == "noeviction")
+    }
 
     @Test(arguments: redisDefaults)
     func defaultsRenderLikeRedis(_ name: String, _ value: String) throws {

@@ -5,7 +5,10 @@ import Testing
 @Suite("maxmemory and eviction through the dispatcher")
 struct MemoryLimitTests {
     @Test func noevictionAnswersOOMToWritesButServesReadsAndDeletes() {
-        var redis = Harness { $0.maxMemory = 64 << 10 }
+        var redis = Harness {
+            $0.maxMemory = 64 << 10
+            $0.maxMemoryPolicy = "noeviction"
+        }
         var index = 0
         while redis("SET", "key:\(index)", String(repeating: "v", count: 200)) == .ok && index < 10_000 { index += 1 }
         #expect(redis("SET", "one", "more") == .error("OOM command not allowed when used memory > 'maxmemory'."))

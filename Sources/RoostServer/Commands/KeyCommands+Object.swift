@@ -14,7 +14,7 @@ extension KeyCommands {
     /// Redis's LFU policies (they track no idle time).
     private static let lfuPolicies: Set<String> = ["allkeys-lfu", "volatile-lfu"]
     /// Policies whose per-key access counts `OBJECT FREQ` reports.
-    private static let frequencyPolicies = lfuPolicies.union(["allkeys-tinylfu", "allkeys-s3fifo"])
+    private static let frequencyPolicies = lfuPolicies.union(["allkeys-tinylfu"])
     private static let lruOrLfuPolicies: Set<String> = ["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu"]
 
     private static let policySwitchNote =
@@ -38,7 +38,7 @@ extension KeyCommands {
 
     /// `OBJECT FREQ key`: null for a missing key, an error unless a policy that counts accesses is selected; the
     /// count is the policy's own (Redis's logarithmic LFU counter for the LFU policies, the sketch estimate for
-    /// `allkeys-tinylfu`, the 2-bit counter for `allkeys-s3fifo`).
+    /// `allkeys-tinylfu`).
     static func objectFrequency(_ context: inout CommandContext) throws(CommandError) {
         guard peekCountingStatistics(context, 2) != nil else { return context.replyNull() }
         guard frequencyPolicies.contains(context.server.currentConfiguration.maxMemoryPolicy) else {

@@ -48,16 +48,17 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// `client-query-buffer-limit`: the most bytes buffered for one client's unparsed requests (1 GiB).
     public var clientQueryBufferLimit: Int = 1024 * 1024 * 1024
 
-    /// `maxmemory`: the memory limit in bytes; 0 means no limit, as in Redis.
+    /// `maxmemory`: the memory limit in bytes of the data (`INFO memory` `used_memory`); 0 means no limit.
     ///
-    /// Kept at Redis's 0 for now: a cache without a limit grows until the machine runs out of memory, so
-    /// deployments should set it. Whether Roost should default to a share of physical memory (or the cgroup limit)
-    /// is an open decision; it belongs to startup, not to this value type.
-    public var maxMemory: Int = 0
+    /// Roost's default is half of the memory available to the process (physical memory or the cgroup limit), where
+    /// Redis's is 0 (unlimited): a cache left at its defaults must evict, not take the machine down. An explicit
+    /// `maxmemory 0` still means no limit.
+    public var maxMemory: Int = AvailableMemory.defaultLimit
 
     /// `maxmemory-policy`: what to evict when `maxmemory` is reached; one of ``maxMemoryPolicies``, stored in
-    /// lower case.
-    public var maxMemoryPolicy: String = "noeviction"
+    /// lower case. Roost's default is `allkeys-s3fifo`, the policy with the lowest miss ratios across the trace
+    /// suite in docs/EVICTION.md (Redis's default, `noeviction`, refuses writes instead of evicting).
+    public var maxMemoryPolicy: String = "allkeys-s3fifo"
 
     /// `maxmemory-samples`: how many keys the sampled LRU/LFU/TTL policies look at per eviction.
     public var maxMemorySamples: Int = 5
