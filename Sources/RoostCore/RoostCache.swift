@@ -65,8 +65,8 @@ public final class RoostCache: Sendable {
         self.policy = policy
         self.clock = clock
         var keyspace = Keyspace()
-        baselineBytes = keyspace.estimatedMemory
         keyspace.configureEviction(policy.kind, maxMemory: maximumBytes, now: clock())
+        baselineBytes = keyspace.estimatedMemory
         self.keyspace = Mutex(keyspace)
     }
 

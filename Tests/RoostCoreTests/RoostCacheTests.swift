@@ -154,16 +154,16 @@ private let value = [UInt8](repeating: 0x61, count: 100)
     @Test func purgeExpiredReclaimsUntouchedEntries() {
         let clock = ManualClock()
         let cache = RoostCache(maximumBytes: 16 << 20, clock: clock.read)
-        let empty = cache.memoryUsage
         for index in 0..<5_000 { cache.set(key(index), value, ttl: .seconds(1)) }
         for index in 5_000..<5_100 { cache.set(key(index), value) }
         #expect(cache.purgeExpired() == 0)
+        let full = cache.memoryUsage
         clock.advance(by: 1_000)
         #expect(cache.count == 5_100, "nothing is reclaimed without a call")
         #expect(cache.purgeExpired() == 5_000)
         #expect(cache.count == 100)
         #expect(cache.statistics.expired == 5_000)
-        #expect(cache.memoryUsage < empty + 100 * 256)
+        #expect(cache.memoryUsage < full / 4, "the memory of the purged entries is given back")
     }
 
     @Test func purgeExpiredWithABudgetWorksInSlices() {
@@ -200,7 +200,8 @@ private let value = [UInt8](repeating: 0x61, count: 100)
             clock.advance(by: 1)
         }
         let (count, statistics) = (cache.count, cache.statistics)
-        #expect(count > 500, "the budget holds well over 500 entries of ~140 bytes")
+        // Entries take ~140 bytes, plus whatever per-entry metadata the policy has; 2 KiB each would be degenerate.
+        #expect(count > budget / 2048, "\(policy) keeps \(count) entries")
         #expect(statistics.evicted + statistics.expired == 20_000 - count)
         #expect(statistics.expired == 0)
         #expect(stored >= count)
