@@ -98,10 +98,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         }
     }
 
-    /// The bytes this keyspace holds: entry blocks as malloc sized them (plus its bookkeeping), the slot arena and
-    /// the bucket array.
+    /// The bytes this keyspace holds: entry blocks as malloc sized them (plus its bookkeeping), the slot arena, the
+    /// bucket array and the eviction policy's metadata.
     public var estimatedMemory: Int {
-        recordBytes + slots.footprint + buckets.footprint
+        recordBytes + slots.footprint + buckets.footprint + eviction.footprint
     }
 
     /// The slot moves recorded since the last call (only while ``tracksSlotMoves`` is set), oldest first.
@@ -448,6 +448,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             moves.append(SlotMove(from: from, to: to))
         }
         for move in moves { eviction.moved(from: move.from, to: move.to) }
+        eviction.shrink(toSlots: slots.highWater)
         if tracksSlotMoves { slotMoves.append(contentsOf: moves) }
     }
 }

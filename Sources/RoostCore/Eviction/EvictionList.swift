@@ -58,7 +58,7 @@ extension Array {
     @inline(__always) mutating func ensureSlot(_ slot: Int32, filler: Element) {
         let needed = Int(slot) + 1
         if needed > count {
-            if needed > capacity { reserveCapacity(Swift.max(needed, capacity * 2)) }
+            if needed > capacity { reserveCapacity(Swift.max(needed, capacity + capacity / 2)) }
             append(contentsOf: repeatElement(filler, count: needed - count))
         }
     }

@@ -156,3 +156,8 @@ public struct FrequencySketch: Sendable {
         resets += 1
     }
 }
+
+extension FrequencySketch {
+    /// Bytes the sketch and its doorkeeper hold.
+    var footprint: Int { (table.capacity + doorkeeper.capacity) * MemoryLayout<UInt64>.stride }
+}

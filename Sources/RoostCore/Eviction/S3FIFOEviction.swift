@@ -33,8 +33,18 @@ public struct S3FIFOEviction: EvictionPolicy {
     struct Node: EvictionListNode, Sendable {
         var previous: Int32 = noSlot
         var next: Int32 = noSlot
-        var size: Int = 0
-        var hash: UInt64 = 0
+        /// Bytes, stored in 32 bits (values are limited to 512 MiB) to keep the per-key metadata small.
+        var storedSize: UInt32 = 0
+        var size: Int {
+            get { Int(storedSize) }
+            set { storedSize = UInt32(clamping: newValue) }
+        }
+        /// The keyspace hashes keys to 32 bits; storing more would only cost memory.
+        var storedHash: UInt32 = 0
+        var hash: UInt64 {
+            get { UInt64(storedHash) }
+            set { storedHash = UInt32(truncatingIfNeeded: newValue) }
+        }
         var frequency: UInt8 = 0
         var queue = Queue.none
     }
@@ -117,7 +127,8 @@ public struct S3FIFOEviction: EvictionPolicy {
     /// Moves the object's metadata to its new slot.
     public mutating func moved(from: Int32, to: Int32) {
         nodes.ensureSlot(to, filler: Node())
-        precondition(nodes[Int(from)].queue != .none && nodes[Int(to)].queue == .none, "S3-FIFO: bad move \(from) -> \(to)")
+        precondition(
+            nodes[Int(from)].queue != .none && nodes[Int(to)].queue == .none, "S3-FIFO: bad move \(from) -> \(to)")
         nodes[Int(to)] = nodes[Int(from)]
         nodes[Int(from)] = Node()
         switch nodes[Int(to)].queue {

@@ -66,7 +66,12 @@ public struct SampledEviction: EvictionPolicy {
     }
 
     struct Node: Sendable {
-        var size: Int = 0
+        /// Bytes, stored in 32 bits (values are limited to 512 MiB) to keep the per-key metadata small.
+        var storedSize: UInt32 = 0
+        var size: Int {
+            get { Int(storedSize) }
+            set { storedSize = UInt32(clamping: newValue) }
+        }
         var member: Int32 = noSlot  // index in `members`, or noSlot if not tracked
         var volatileMember: Int32 = noSlot  // index in `volatileMembers`
         var lastAccess: UInt32 = 0  // LRU clock ticks; for LFU: minutes of the last decrement/increment
@@ -129,7 +134,8 @@ public struct SampledEviction: EvictionPolicy {
     public mutating func inserted(_ slot: Int32, hash: UInt64, size: Int) {
         nodes.ensureSlot(slot, filler: Node())
         precondition(nodes[Int(slot)].member == noSlot, "sampled: slot \(slot) inserted twice")
-        var node = Node(size: size, member: Int32(members.count))
+        var node = Node(member: Int32(members.count))
+        node.size = size
         if criterion == .lfu {
             node.lastAccess = minutes
             node.counter = Self.lfuInitialValue

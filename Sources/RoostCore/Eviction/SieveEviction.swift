@@ -20,7 +20,12 @@ public struct SieveEviction: EvictionPolicy {
     struct Node: EvictionListNode, Sendable {
         var previous: Int32 = noSlot
         var next: Int32 = noSlot
-        var size: Int = 0
+        /// Bytes, stored in 32 bits (values are limited to 512 MiB) to keep the per-key metadata small.
+        var storedSize: UInt32 = 0
+        var size: Int {
+            get { Int(storedSize) }
+            set { storedSize = UInt32(clamping: newValue) }
+        }
         var visited = false
         var live = false
     }

@@ -32,8 +32,18 @@ public struct WTinyLFUEviction: EvictionPolicy {
     struct Node: EvictionListNode, Sendable {
         var previous: Int32 = noSlot
         var next: Int32 = noSlot
-        var size: Int = 0
-        var hash: UInt64 = 0
+        /// Bytes, stored in 32 bits (values are limited to 512 MiB) to keep the per-key metadata small.
+        var storedSize: UInt32 = 0
+        var size: Int {
+            get { Int(storedSize) }
+            set { storedSize = UInt32(clamping: newValue) }
+        }
+        /// The keyspace hashes keys to 32 bits; storing more would only cost memory.
+        var storedHash: UInt32 = 0
+        var hash: UInt64 {
+            get { UInt64(storedHash) }
+            set { storedHash = UInt32(truncatingIfNeeded: newValue) }
+        }
         var segment = Segment.none
     }
 
@@ -74,7 +84,10 @@ public struct WTinyLFUEviction: EvictionPolicy {
     public mutating func inserted(_ slot: Int32, hash: UInt64, size: Int) {
         nodes.ensureSlot(slot, filler: Node())
         precondition(nodes[Int(slot)].segment == .none, "W-TinyLFU: slot \(slot) inserted twice")
-        nodes[Int(slot)] = Node(size: size, hash: hash, segment: .window)
+        var node = Node(segment: .window)
+        node.size = size
+        node.hash = hash
+        nodes[Int(slot)] = node
         window.pushHead(slot, size: size, in: &nodes)
         if count > sketch.sizedFor { sketch.ensureCapacity(count * 2) }
         sketch.increment(hash)
@@ -124,7 +137,8 @@ public struct WTinyLFUEviction: EvictionPolicy {
     public mutating func moved(from: Int32, to: Int32) {
         nodes.ensureSlot(to, filler: Node())
         precondition(
-            nodes[Int(from)].segment != .none && nodes[Int(to)].segment == .none, "W-TinyLFU: bad move \(from) -> \(to)")
+            nodes[Int(from)].segment != .none && nodes[Int(to)].segment == .none, "W-TinyLFU: bad move \(from) -> \(to)"
+        )
         nodes[Int(to)] = nodes[Int(from)]
         nodes[Int(from)] = Node()
         switch nodes[Int(to)].segment {

@@ -36,6 +36,10 @@ extension Keyspace {
     public mutating func enforceMemoryLimit(now: Int64) -> Bool {
         guard maxMemory > 0 else { return true }
         eviction.advanceClock(to: now)
+        guard estimatedMemory > maxMemory else { return true }
+        // The policy sizes its queues (S3-FIFO's small queue and ghost, W-TinyLFU's window) against the bytes the
+        // entries may have: the limit less what the table and the policy itself hold.
+        eviction.capacity = max(1, maxMemory - (estimatedMemory - recordBytes))
         while estimatedMemory > maxMemory {
             guard let victim = eviction.victim() else { return false }
             let expired = record(victim).isExpired(at: now)
