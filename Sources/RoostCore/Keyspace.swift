@@ -77,6 +77,12 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public internal(set) var payloadBytes = 0
     /// Lookup, expiry and eviction counters.
     public var statistics = Statistics()
+    /// With this set, the keyspace does not return freed heap pages to the system itself (a walk over malloc's arenas
+    /// that can take a hundred milliseconds after millions of frees) but raises ``trimRequested``, so that a caller
+    /// holding the keyspace under a lock can do it after releasing the lock (see ``returnFreeMemory()``).
+    public var defersTrim = false
+    /// Set when freed memory should be returned to the system and ``defersTrim`` is on; cleared by the caller.
+    public var trimRequested = false
     /// Whether compaction records slot moves for ``takeSlotMoves()`` (set it when something indexes by slot).
     public var tracksSlotMoves = false
     /// The eviction policy, told about every insert, hit, resize, removal and slot move (see
@@ -103,6 +109,14 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public var estimatedMemory: Int {
         recordBytes + slots.footprint + buckets.footprint + eviction.footprint
     }
+
+    /// Returns free heap pages to the system now, or asks the caller to (``defersTrim``).
+    mutating func trim() {
+        if defersTrim { trimRequested = true } else { SystemAllocator.returnFreeMemory() }
+    }
+
+    /// Gives free heap pages back to the system (glibc's `malloc_trim`); safe to call without holding any keyspace.
+    public static func returnFreeMemory() { SystemAllocator.returnFreeMemory() }
 
     /// The slot moves recorded since the last call (only while ``tracksSlotMoves`` is set), oldest first.
     public mutating func takeSlotMoves() -> [SlotMove] {
@@ -309,7 +323,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         recordBytes = 0
         expireCursor = 0
         eviction = EvictionState(eviction.kind, capacity: eviction.capacity, sampling: evictionSampling)
-        if freed >= Keyspace.trimThreshold { SystemAllocator.returnFreeMemory() }
+        if freed >= Keyspace.trimThreshold { trim() }
         freedSinceTrim = 0
     }
 
@@ -414,7 +428,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         }
         // Trim when a good share of the memory was freed since the last trim: geometric, like the shrinks.
         if (shrunk || freedSinceTrim >= estimatedMemory) && freedSinceTrim >= Keyspace.trimThreshold {
-            SystemAllocator.returnFreeMemory()
+            trim()
             freedSinceTrim = 0
         }
     }

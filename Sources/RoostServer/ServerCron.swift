@@ -11,6 +11,7 @@ enum ServerCron {
         let periodMicroseconds = Int64(1_000_000 / hz)
         expire(state, budgetMicroseconds: periodMicroseconds / expiryShareOfPeriod, hz: hz)
         closeIdleClients(state)
+        returnFreeMemoryIfAsked(state)
     }
 
     /// Sweeps enough buckets each period to pass over the whole table about once a second, and keeps going
@@ -29,6 +30,15 @@ enum ServerCron {
             if wrapped && examined == 0 { break }
             if slices >= baseSlices && expired * 10 <= examined { break }
         }
+    }
+
+    /// Returns freed heap pages to the system outside the keyspace lock, so that clients are not stalled by it.
+    static func returnFreeMemoryIfAsked(_ state: ServerState) {
+        let requested = state.keyspace.withLock { keyspace in
+            defer { keyspace.trimRequested = false }
+            return keyspace.trimRequested
+        }
+        if requested { Keyspace.returnFreeMemory() }
     }
 
     static func closeIdleClients(_ state: ServerState) {

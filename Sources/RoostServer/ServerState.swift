@@ -46,6 +46,7 @@ public final class ServerState: Sendable {
         self.clock = clock ?? { Clock.wallMilliseconds() }
         self.configuration = Mutex(configuration)
         var keyspace = Keyspace()
+        keyspace.defersTrim = true  // trimmed by the cron, outside the lock (see ServerCron)
         keyspace.configure(from: configuration, now: self.clock())
         self.keyspace = Mutex(keyspace)
         self.memoryLimited.store(configuration.maxMemory > 0, ordering: .relaxed)
