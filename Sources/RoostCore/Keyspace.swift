@@ -118,6 +118,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     /// Gives free heap pages back to the system (glibc's `malloc_trim`); safe to call without holding any keyspace.
     public static func returnFreeMemory() { SystemAllocator.returnFreeMemory() }
 
+    /// Tunes the C allocator for a process that holds a large keyspace (a server): see the allocator's notes. Call
+    /// once at start-up, before the keyspace fills.
+    public static func tuneAllocatorForLargeKeyspaces() { SystemAllocator.tuneForManySmallBlocks() }
+
     /// The slot moves recorded since the last call (only while ``tracksSlotMoves`` is set), oldest first.
     public mutating func takeSlotMoves() -> [SlotMove] {
         defer { slotMoves = [] }

@@ -150,8 +150,9 @@ public final class RoostServer: Service, Sendable {
         let state = self.state
         let hz = max(1, min(500, state.currentConfiguration.hz))
         let interval = TimeAmount.milliseconds(Int64(1000 / hz))
-        return group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            ServerCron.run(state, hz: hz)
+        let loop = group.next()
+        return loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            ServerCron.run(state, hz: hz, on: loop)
         }
     }
 }

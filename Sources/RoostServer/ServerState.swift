@@ -45,6 +45,7 @@ public final class ServerState: Sendable {
     ) {
         self.clock = clock ?? { Clock.wallMilliseconds() }
         self.configuration = Mutex(configuration)
+        Keyspace.tuneAllocatorForLargeKeyspaces()
         var keyspace = Keyspace()
         keyspace.defersTrim = true  // trimmed by the cron, outside the lock (see ServerCron)
         keyspace.configure(from: configuration, now: self.clock())

@@ -90,7 +90,7 @@ public struct WTinyLFUEviction: EvictionPolicy {
         nodes[Int(slot)] = node
         window.pushHead(slot, size: size, in: &nodes)
         if count > sketch.sizedFor { sketch.ensureCapacity(count * 2) }
-        sketch.increment(hash)
+        sketch.increment(node.hash)  // the stored (32-bit) hash, so every later estimate counts the same key
         // While main has room, window overflow moves there without a contest.
         while window.bytes > windowCapacity, window.count > 1 {
             let tail = window.tail

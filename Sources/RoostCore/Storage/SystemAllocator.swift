@@ -65,7 +65,21 @@
         #endif
     }
 
+    /// Tunes glibc's malloc for a process whose heap is mostly millions of small keyspace blocks: no fast bins
+    /// (`M_MXFAST` 0), so that a freed block is coalesced when it is freed, rather than all at once by
+    /// `malloc_consolidate` the next time anything frees 64 KiB or asks for a large block: after a million keys
+    /// expire, that single walk stalled the server for hundreds of milliseconds (measured with `perf`; see
+    /// docs/PERFORMANCE.md, "Expiry reclaim"). Small frees still go through the per-thread cache first.
+    static func tuneForManySmallBlocks() {
+        #if !canImport(Darwin)
+            let fastBinMaximum: Int32 = 1  // M_MXFAST
+            _ = mallopt?(fastBinMaximum, 0)
+        #endif
+    }
+
     #if !canImport(Darwin)
+        private typealias OptionFunction = @convention(c) (Int32, Int32) -> Int32
+        private static let mallopt: OptionFunction? = symbol("mallopt")
         private typealias UsableSizeFunction = @convention(c) (UnsafeMutableRawPointer?) -> Int
         private typealias TrimFunction = @convention(c) (Int) -> Int32
 
