@@ -346,7 +346,7 @@ struct KeyCommandsIterationTests {
     /// grows from 10 to 10,000 keys mid-scan and shrinks back before the scan ends.
     @Test(arguments: [
         // (COUNT, grow after this many steps, shrink this many steps later)
-        (1, 1, 1), (1, 2, 3), (1, 4, 200), (2, 1, 50), (3, 2, 300), (1, 1, 5000),
+        (1, 1, 1), (1, 2, 3), (1, 4, 200), (2, 1, 50), (3, 2, 300), (1, 1, 1000),
     ])
     func scanReturnsEveryStableKeyWhileTheTableGrowsAndShrinks(count: Int, growAfter: Int, shrinkAfter: Int) {
         var redis = Harness()
