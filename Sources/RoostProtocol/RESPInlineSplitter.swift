@@ -10,9 +10,11 @@
 ///
 /// Redis finds the end of an inline line with a C-string search, so a NUL byte makes it wait for more input;
 /// here NUL is an ordinary byte.
-enum RESPInlineSplitter {
+///
+/// The configuration file reader uses it too: redis.conf lines are split by the same function in Redis.
+public enum RESPInlineSplitter {
     /// Returns the arguments of `line`, or `nil` when its quotes are unbalanced.
-    static func split(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
+    public static func split(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
         var arguments: [[UInt8]] = []
         var index = 0
         let end = line.count

@@ -75,3 +75,31 @@ extension EvictionList {
         bytes += size
     }
 }
+
+/// Per-key metadata keeps its size in 32 bits (values are limited to 512 MiB): at millions of keys, every byte of a
+/// node is a byte per key.
+protocol CompactSize {
+    var storedSize: UInt32 { get set }
+}
+
+extension CompactSize {
+    /// The size in bytes.
+    var size: Int {
+        get { Int(storedSize) }
+        set { storedSize = UInt32(clamping: newValue) }
+    }
+}
+
+/// Per-key metadata keeps the key's hash in 32 bits: the keyspace hashes keys to 32 bits, so more would only cost
+/// memory.
+protocol CompactHash {
+    var storedHash: UInt32 { get set }
+}
+
+extension CompactHash {
+    /// The key's hash.
+    var hash: UInt64 {
+        get { UInt64(storedHash) }
+        set { storedHash = UInt32(truncatingIfNeeded: newValue) }
+    }
+}

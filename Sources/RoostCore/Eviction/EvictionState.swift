@@ -68,12 +68,27 @@ public struct EvictionState: EvictionPolicy {
         switch kind {
         case .noEviction: engine = .none
         case .allKeysLRU: engine = .sampled
-        case .allKeysLFU: engine = .sampled; sampledCriterion = .lfu
-        case .allKeysRandom: engine = .sampled; sampledCriterion = .random
-        case .volatileLRU: engine = .sampled; sampledScope = .volatile
-        case .volatileLFU: engine = .sampled; sampledCriterion = .lfu; sampledScope = .volatile
-        case .volatileRandom: engine = .sampled; sampledCriterion = .random; sampledScope = .volatile
-        case .volatileTTL: engine = .sampled; sampledCriterion = .ttl; sampledScope = .volatile
+        case .allKeysLFU:
+            engine = .sampled
+            sampledCriterion = .lfu
+        case .allKeysRandom:
+            engine = .sampled
+            sampledCriterion = .random
+        case .volatileLRU:
+            engine = .sampled
+            sampledScope = .volatile
+        case .volatileLFU:
+            engine = .sampled
+            sampledCriterion = .lfu
+            sampledScope = .volatile
+        case .volatileRandom:
+            engine = .sampled
+            sampledCriterion = .random
+            sampledScope = .volatile
+        case .volatileTTL:
+            engine = .sampled
+            sampledCriterion = .ttl
+            sampledScope = .volatile
         case .allKeysS3FIFO: engine = .s3fifo
         case .allKeysSieve: engine = .sieve
         case .allKeysTinyLFU: engine = .tinyLFU
@@ -134,7 +149,9 @@ public struct EvictionState: EvictionPolicy {
     /// Reports a new key.
     public mutating func inserted(_ slot: Int32, hash: UInt64, size: Int) {
         switch engine {
-        case .none: noneCount += 1; noneBytes += size
+        case .none:
+            noneCount += 1
+            noneBytes += size
         case .sampled: sampled.inserted(slot, hash: hash, size: size)
         case .s3fifo: s3fifo.inserted(slot, hash: hash, size: size)
         case .sieve: sieve.inserted(slot, hash: hash, size: size)

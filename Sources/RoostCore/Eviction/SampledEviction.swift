@@ -65,13 +65,8 @@ public struct SampledEviction: EvictionPolicy {
         public init() {}
     }
 
-    struct Node: Sendable {
-        /// Bytes, stored in 32 bits (values are limited to 512 MiB) to keep the per-key metadata small.
+    struct Node: CompactSize, Sendable {
         var storedSize: UInt32 = 0
-        var size: Int {
-            get { Int(storedSize) }
-            set { storedSize = UInt32(clamping: newValue) }
-        }
         var member: Int32 = noSlot  // index in `members`, or noSlot if not tracked
         var volatileMember: Int32 = noSlot  // index in `volatileMembers`
         var lastAccess: UInt32 = 0  // LRU clock ticks; for LFU: minutes of the last decrement/increment

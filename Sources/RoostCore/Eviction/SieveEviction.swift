@@ -17,15 +17,10 @@
 /// ## Deviations
 /// None in the algorithm. Sizes are carried for accounting; the caller evicts until under its byte budget.
 public struct SieveEviction: EvictionPolicy {
-    struct Node: EvictionListNode, Sendable {
+    struct Node: EvictionListNode, CompactSize, Sendable {
         var previous: Int32 = noSlot
         var next: Int32 = noSlot
-        /// Bytes, stored in 32 bits (values are limited to 512 MiB) to keep the per-key metadata small.
         var storedSize: UInt32 = 0
-        var size: Int {
-            get { Int(storedSize) }
-            set { storedSize = UInt32(clamping: newValue) }
-        }
         var visited = false
         var live = false
     }

@@ -29,21 +29,11 @@ public struct WTinyLFUEviction: EvictionPolicy {
         case none, window, probation, protected
     }
 
-    struct Node: EvictionListNode, Sendable {
+    struct Node: EvictionListNode, CompactSize, CompactHash, Sendable {
         var previous: Int32 = noSlot
         var next: Int32 = noSlot
-        /// Bytes, stored in 32 bits (values are limited to 512 MiB) to keep the per-key metadata small.
         var storedSize: UInt32 = 0
-        var size: Int {
-            get { Int(storedSize) }
-            set { storedSize = UInt32(clamping: newValue) }
-        }
-        /// The keyspace hashes keys to 32 bits; storing more would only cost memory.
         var storedHash: UInt32 = 0
-        var hash: UInt64 {
-            get { UInt64(storedHash) }
-            set { storedHash = UInt32(truncatingIfNeeded: newValue) }
-        }
         var segment = Segment.none
     }
 
