@@ -20,7 +20,8 @@ struct TraceFile {
         bytes.withUnsafeMutableBytes { buffer in
             for index in ids.indices {
                 let base = index * recordSize
-                buffer.storeBytes(of: UInt32(truncatingIfNeeded: index).littleEndian, toByteOffset: base, as: UInt32.self)
+                buffer.storeBytes(
+                    of: UInt32(truncatingIfNeeded: index).littleEndian, toByteOffset: base, as: UInt32.self)
                 buffer.storeBytes(of: ids[index].littleEndian, toByteOffset: base + 4, as: UInt64.self)
                 buffer.storeBytes(of: objectSize.littleEndian, toByteOffset: base + 12, as: UInt32.self)
                 buffer.storeBytes(of: nextAccess[index].littleEndian, toByteOffset: base + 16, as: Int64.self)

@@ -34,8 +34,9 @@ struct Options {
             case "--sizes": sizes = value().split(separator: ",").compactMap { Int($0) }
             case "--tsv": tsv = value()
             case "-h", "--help":
-                print("usage: roost-sim [generate --out DIR | replay --traces DIR [--tsv FILE]] [--requests N] "
-                    + "[--objects N] [--seed S] [--sizes 1,5,10]")
+                print(
+                    "usage: roost-sim [generate --out DIR | replay --traces DIR [--tsv FILE]] [--requests N] "
+                        + "[--objects N] [--seed S] [--sizes 1,5,10]")
                 exit(0)
             default: fail("unknown argument \(argument)")
             }
@@ -62,8 +63,10 @@ func replay(_ options: Options, from directory: URL) throws {
     let order = TraceGenerator(requests: 0, objects: 0, seed: 0).suite().map(\.name)
     let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
         .filter { $0.pathExtension == TraceFile.fileExtension }
-        .sorted { (order.firstIndex(of: $0.deletingPathExtension().lastPathComponent) ?? 99, $0.path)
-            < (order.firstIndex(of: $1.deletingPathExtension().lastPathComponent) ?? 99, $1.path) }
+        .sorted {
+            (order.firstIndex(of: $0.deletingPathExtension().lastPathComponent) ?? 99, $0.path)
+                < (order.firstIndex(of: $1.deletingPathExtension().lastPathComponent) ?? 99, $1.path)
+        }
     guard !files.isEmpty else { fail("no .\(TraceFile.fileExtension) traces in \(directory.path)") }
     var results: [Replayer.Result] = []
     let names = Replayer.policies.map { $0.rawValue.replacingOccurrences(of: "allkeys-", with: "") }
@@ -74,13 +77,15 @@ func replay(_ options: Options, from directory: URL) throws {
         let trace = try TraceFile.read(file)
         for percent in options.sizes {
             let capacity = Replayer.capacity(uniqueObjects: trace.uniqueCount, percent: percent)
-            var line = trace.name.padding(toLength: 11, withPad: " ", startingAt: 0)
+            var line =
+                trace.name.padding(toLength: 11, withPad: " ", startingAt: 0)
                 + String(percent).leftPadded(5) + "%" + String(capacity).leftPadded(9) + "  "
             for kind in Replayer.policies {
                 let started = Date()
                 defer {
                     if ProcessInfo.processInfo.environment["ROOST_SIM_TIMING"] != nil {
-                        FileHandle.standardError.write(Data("\(kind.rawValue) \(Date().timeIntervalSince(started))s\n".utf8))
+                        FileHandle.standardError.write(
+                            Data("\(kind.rawValue) \(Date().timeIntervalSince(started))s\n".utf8))
                     }
                 }
                 let result = Replayer.replay(trace, kind: kind, capacity: capacity, sizePercent: percent)
@@ -93,7 +98,8 @@ func replay(_ options: Options, from directory: URL) throws {
     if let tsv = options.tsv {
         var text = "trace\tunique\tsize_percent\tcapacity\tpolicy\trequests\tmisses\tmiss_ratio\n"
         for r in results {
-            text += "\(r.trace)\t\(r.uniqueObjects)\t\(r.sizePercent)\t\(r.capacity)\t\(r.policy)\t\(r.requests)\t"
+            text +=
+                "\(r.trace)\t\(r.uniqueObjects)\t\(r.sizePercent)\t\(r.capacity)\t\(r.policy)\t\(r.requests)\t"
                 + "\(r.misses)\t\(String(format: "%.6f", r.missRatio))\n"
         }
         try Data(text.utf8).write(to: URL(fileURLWithPath: tsv))

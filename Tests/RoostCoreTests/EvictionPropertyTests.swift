@@ -41,7 +41,9 @@ import Testing
                 var outOfMemory = false
                 while bytes + size > capacity {
                     guard let victim = policy.victim() else {
-                        #expect(kind.isVolatile && volatile.isEmpty, "\(kind) step \(step): nil victim, \(sizes.count) keys")
+                        #expect(
+                            kind.isVolatile && volatile.isEmpty, "\(kind) step \(step): nil victim, \(sizes.count) keys"
+                        )
                         outOfMemory = true
                         break
                     }
