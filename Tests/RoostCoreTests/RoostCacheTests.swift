@@ -322,7 +322,7 @@ private let value = [UInt8](repeating: 0x61, count: 100)
         #expect(RoostCache.Policy.allCases.count == EvictionState.Kind.allCases.count)
         #expect(RoostCache.Policy.sieve.description == "allkeys-sieve")
         #expect(RoostCache(maximumBytes: 1 << 20).policy == .default)
-        #expect(RoostCache.Policy.default == .s3fifo, "docs/EVICTION.md names allkeys-s3fifo the default")
+        #expect(RoostCache.Policy.default == .sieve, "docs/EVICTION.md names allkeys-sieve the default")
         for policy in RoostCache.Policy.allCases { #expect(RoostCache.Policy(name: policy.name) == policy) }
     }
 

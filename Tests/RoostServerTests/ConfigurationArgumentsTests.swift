@@ -102,7 +102,7 @@ struct ConfigurationArgumentsTests {
             return
         }
         #expect(text.contains("Usage: roostd"))
-        #expect(text.contains("--maxmemory-policy allkeys-s3fifo"))
+        #expect(text.contains("--maxmemory-policy allkeys-sieve"))
         #expect(text.contains("--port 6379  (fixed after start)"))
     }
 

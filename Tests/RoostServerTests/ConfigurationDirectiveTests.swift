@@ -82,10 +82,10 @@ struct ConfigurationDirectiveTests {
         ("lazyfree-lazy-user-del", "no"), ("lazyfree-lazy-user-flush", "no"),
     ]
 
-    /// Deliberate differences: a cache left at its defaults evicts (S3-FIFO) within half the available memory.
+    /// Deliberate differences: a cache left at its defaults evicts (SIEVE) within half the available memory.
     @Test func memoryDefaultsAreACachesNotRedis() throws {
         let configuration = ServerConfiguration()
-        #expect(configuration.maxMemoryPolicy == "allkeys-s3fifo")
+        #expect(configuration.maxMemoryPolicy == "allkeys-sieve")
         #expect(configuration.maxMemory > 0)
         #expect(configuration.maxMemory == AvailableMemory.bytes() / 2)
         let explicit = try ServerConfiguration.parse(fileContents: "maxmemory 0\nmaxmemory-policy noeviction")

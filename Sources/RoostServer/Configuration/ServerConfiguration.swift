@@ -56,9 +56,10 @@ public struct ServerConfiguration: Sendable, Hashable {
     public var maxMemory: Int = AvailableMemory.defaultLimit
 
     /// `maxmemory-policy`: what to evict when `maxmemory` is reached; one of ``maxMemoryPolicies``, stored in
-    /// lower case. Roost's default is `allkeys-s3fifo`, the policy with the lowest miss ratios across the trace
-    /// suite in docs/EVICTION.md (Redis's default, `noeviction`, refuses writes instead of evicting).
-    public var maxMemoryPolicy: String = "allkeys-s3fifo"
+    /// lower case. Roost's default is `allkeys-sieve`, the policy with the lowest miss ratio in most of the trace
+    /// suite replayed against a live server at equal memory (docs/EVICTION.md); Redis's default, `noeviction`,
+    /// refuses writes instead of evicting.
+    public var maxMemoryPolicy: String = "allkeys-sieve"
 
     /// `maxmemory-samples`: how many keys the sampled LRU/LFU/TTL policies look at per eviction.
     public var maxMemorySamples: Int = 5
