@@ -108,11 +108,6 @@ enum StringCommands {
         }
     }
 
-    /// Rejects a string longer than `proto-max-bulk-len`, as Redis's `checkStringLength`.
-    static func checkLength(_ length: Int, _ context: CommandContext) throws(CommandError) {
-        if length > context.server.currentConfiguration.protoMaxBulkLength { throw .stringTooLong }
-    }
-
     // MARK: Handlers
 
     static func get(_ context: inout CommandContext) throws(CommandError) {
@@ -249,11 +244,18 @@ enum StringCommands {
         context.replyBulk(value)
     }
 
+    /// All keys are read in one critical section, so MGET sees one state of the keyspace, as in Redis.
     static func mget(_ context: inout CommandContext) throws(CommandError) {
-        context.out.writeRESPArrayHeader(context.count - 1)
-        for index in 1..<context.count {
-            if context.withString(index, { out, value in out.writeRESPBulkString(value) }) == nil {
-                context.replyNull()
+        let now = context.now
+        let arguments = context.arguments
+        let version = context.respVersion
+        context.out.writeRESPArrayHeader(arguments.count - 1)
+        context.server.keyspace.withLock { keyspace in
+            for index in 1..<arguments.count {
+                let found = arguments[index].withUnsafeReadableBytes { key in
+                    keyspace.withString(key, now: now) { context.out.writeRESPBulkString($0) }
+                }
+                if found == nil { context.out.writeRESPNull(version) }
             }
         }
     }
