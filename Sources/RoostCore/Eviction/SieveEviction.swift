@@ -17,12 +17,29 @@
 /// ## Deviations
 /// None in the algorithm. Sizes are carried for accounting; the caller evicts until under its byte budget.
 public struct SieveEviction: EvictionPolicy {
+    /// 12 bytes per slot: the links and one word holding the size (30 bits, clamped) and the two flags. At millions
+    /// of keys the node is most of the policy's cost, and SIEVE is the default policy.
     struct Node: EvictionListNode, CompactSize, Sendable {
         var previous: Int32 = noSlot
         var next: Int32 = noSlot
-        var storedSize: UInt32 = 0
-        var visited = false
-        var live = false
+        var word: UInt32 = 0
+
+        static let liveBit: UInt32 = 1 << 31
+        static let visitedBit: UInt32 = 1 << 30
+        static let sizeMask: UInt32 = (1 << 30) - 1
+
+        var storedSize: UInt32 {
+            get { word & Self.sizeMask }
+            set { word = (word & ~Self.sizeMask) | min(newValue, Self.sizeMask) }
+        }
+        var visited: Bool {
+            get { word & Self.visitedBit != 0 }
+            set { word = newValue ? word | Self.visitedBit : word & ~Self.visitedBit }
+        }
+        var live: Bool {
+            get { word & Self.liveBit != 0 }
+            set { word = newValue ? word | Self.liveBit : word & ~Self.liveBit }
+        }
     }
 
     var nodes: [Node] = []
@@ -50,7 +67,7 @@ public struct SieveEviction: EvictionPolicy {
         nodes[Int(slot)].size = size
         nodes[Int(slot)].visited = false
         nodes[Int(slot)].live = true
-        queue.pushHead(slot, size: size, in: &nodes)
+        queue.pushHead(slot, size: nodes[Int(slot)].size, in: &nodes)
     }
 
     /// Marks the object visited.
@@ -60,8 +77,9 @@ public struct SieveEviction: EvictionPolicy {
 
     /// Updates the object's size.
     public mutating func resized(_ slot: Int32, to size: Int) {
-        queue.bytes += size - nodes[Int(slot)].size
+        queue.bytes -= nodes[Int(slot)].size
         nodes[Int(slot)].size = size
+        queue.bytes += nodes[Int(slot)].size
     }
 
     /// Unlinks the object; a hand resting on it moves to its newer neighbour.
