@@ -54,6 +54,7 @@ struct ConnectionCommandsTests {
         #expect(redis("HELLO", "2", "BOGUS") == .error("ERR Syntax error in HELLO option 'BOGUS'"))
         // RESP3 nulls are `_`.
         redis.context.arguments = [ByteBuffer(string: "GET"), ByteBuffer(string: "missing")]
+        Dispatcher.beginBatch(&redis.context)
         Dispatcher.execute(&redis.context)
         #expect(String(buffer: redis.context.out) == "_\r\n")
     }

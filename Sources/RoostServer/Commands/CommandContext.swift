@@ -24,8 +24,11 @@ public struct CommandContext {
     /// The wall clock at the start of this command, Unix milliseconds; every key checked during one command sees
     /// the same time, as in Redis.
     public var now: Int64 = 0
-    /// The last command executed, published to `CLIENT LIST` once per read batch.
-    public var lastCommand: Command?
+    /// The last command executed, published to `CLIENT LIST` once per read batch (unretained: the server's command
+    /// table owns it).
+    var lastCommand: Unmanaged<Command>?
+    /// The monotonic clock (microseconds) when the previous command of this batch finished.
+    var tick: Int64 = 0
 
     init(server: ServerState, session: ClientSession, out: ByteBuffer, authenticated: Bool) {
         self.server = server
@@ -64,9 +67,7 @@ public struct CommandContext {
         _ body: (inout ByteBuffer, UnsafeRawBufferPointer) -> Result
     ) -> Result? {
         let now = self.now
-        let key = arguments[index]
-        let server = self.server
-        return key.withUnsafeReadableBytes { key in
+        return arguments[index].withUnsafeReadableBytes { key in
             server.keyspace.withLock { keyspace in keyspace.withString(key, now: now) { body(&out, $0) } }
         }
     }

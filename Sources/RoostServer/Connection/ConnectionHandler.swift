@@ -16,7 +16,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     static let replyFlushThreshold = 64 * 1024
 
     private let server: ServerState
-    private var commandContext: CommandContext!
+    // Passed `inout` to every command: a class property would pay a dynamic exclusivity check per access, and only
+    // this handler's event loop ever touches it.
+    @exclusivity(unchecked) private var commandContext: CommandContext!
     private var parser = RESPRequestParser()
     private var inbound: ByteBuffer?
     private var limits = ConnectionLimits()
@@ -130,6 +132,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         limits.request.authenticated = commandContext.authenticated
         var executed = false
+        Dispatcher.beginBatch(&commandContext)
         while !closing {
             do {
                 guard try parser.parse(&buffer, into: &commandContext.arguments, limits: limits.request) else { break }
@@ -156,13 +159,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         if executed {
             let session = commandContext.session
-            let now = server.clock()
+            let now = commandContext.now
             let pending = buffer.readableBytes
             session.visible.withLock {
                 $0.lastInteraction = now
                 $0.queryBufferBytes = pending
                 $0.respVersion = commandContext.respVersion.rawValue
-                if let last = commandContext.lastCommand { $0.lastCommand = last.fullName }
+                if let last = commandContext.lastCommand { $0.lastCommand = last.takeUnretainedValue().fullName }
             }
         }
     }

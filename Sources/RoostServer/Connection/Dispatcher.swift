@@ -4,14 +4,29 @@ import RoostProtocol
 /// Looks a parsed command up in the table, applies Redis's checks in Redis's order (unknown command, arity,
 /// authentication), runs it and records its statistics.
 enum Dispatcher {
+    /// Starts a batch of commands that arrived in one read: they all see the wall-clock time read here (as one
+    /// command sees one time in Redis; a batch takes microseconds), and each command's duration is measured from
+    /// the end of the one before, so a pipelined command costs one clock read instead of three. Call before
+    /// ``execute(_:)``.
+    static func beginBatch(_ context: inout CommandContext) {
+        context.now = context.server.clock()
+        context.tick = Clock.monotonicMicroseconds()
+    }
+
+    /// Runs one parsed command (after ``beginBatch(_:)`` for its batch).
     static func execute(_ context: inout CommandContext) {
-        let server = context.server
-        server.statistics.commandsProcessed.add(1, ordering: .relaxed)
-        guard let top = server.commands.lookup(context.arguments[0]) else {
+        guard let found = context.server.commands.find(context.arguments[0]) else {
+            context.server.statistics.commandsProcessed.add(1, ordering: .relaxed)
             reject(&context, unknownCommandError(context))
             return
         }
-        var command = top
+        // The table owns its commands for the server's lifetime: no reference counting per command.
+        found._withUnsafeGuaranteedRef { top in run(top, &context) }
+    }
+
+    @inline(__always)
+    private static func run(_ top: Command, _ context: inout CommandContext) {
+        context.server.statistics.commandsProcessed.add(1, ordering: .relaxed)
         if !top.accepts(argumentCount: context.count) {
             top.statistics.recordRejection()
             reject(&context, .wrongArity(top.name))
@@ -28,23 +43,29 @@ enum Dispatcher {
                 )
                 return
             }
-            command = sub
             if !sub.accepts(argumentCount: context.count) {
                 sub.statistics.recordRejection()
                 reject(&context, .wrongArity(sub.fullName))
                 return
             }
+            call(sub, &context)
+            return
         }
+        call(top, &context)
+    }
+
+    @inline(__always)
+    private static func call(_ command: Command, _ context: inout CommandContext) {
         if !context.authenticated && !command.flags.contains(.noAuth) {
             command.statistics.recordRejection()
             reject(&context, CommandError("NOAUTH Authentication required."))
             return
         }
-        if server.memoryLimited.load(ordering: .relaxed),
-            command.flags.contains(.write) || command.flags.contains(.denyOOM)
+        if command.flags.contains(.write) || command.flags.contains(.denyOOM),
+            context.server.memoryLimited.load(ordering: .relaxed)
         {
-            let now = server.clock()
-            let withinLimit = server.keyspace.withLock { $0.enforceMemoryLimit(now: now) }
+            let now = context.now
+            let withinLimit = context.server.keyspace.withLock { $0.enforceMemoryLimit(now: now) }
             if !withinLimit && command.flags.contains(.denyOOM) {
                 command.statistics.recordRejection()
                 reject(&context, CommandError("OOM command not allowed when used memory > 'maxmemory'."))
@@ -55,21 +76,18 @@ enum Dispatcher {
             reject(&context, CommandError("ERR command '\(command.fullName)' is not implemented"))
             return
         }
-        context.now = server.clock()
-        let started = Clock.monotonicMicroseconds()
         var failed = false
         do {
             try handler(&context)
         } catch {
             failed = true
-            server.statistics.errorReplies.add(1, ordering: .relaxed)
+            context.server.statistics.errorReplies.add(1, ordering: .relaxed)
             context.out.writeRESPError(error.message)
         }
-        command.statistics.recordCall(
-            microseconds: Int(Clock.monotonicMicroseconds() - started),
-            failed: failed
-        )
-        context.lastCommand = command
+        let finished = Clock.monotonicMicroseconds()
+        command.statistics.recordCall(microseconds: Int(finished - context.tick), failed: failed)
+        context.tick = finished
+        context.lastCommand = Unmanaged.passUnretained(command)
     }
 
     private static func reject(_ context: inout CommandContext, _ error: CommandError) {

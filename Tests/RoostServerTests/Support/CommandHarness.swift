@@ -98,6 +98,7 @@ struct Harness {
     @discardableResult
     mutating func run(_ arguments: [[UInt8]]) -> Reply {
         context.arguments = arguments.map { ByteBuffer(bytes: $0) }
+        Dispatcher.beginBatch(&context)
         Dispatcher.execute(&context)
         return takeReply()
     }
