@@ -100,3 +100,21 @@ def test_protected_mode_off_or_password_admits_non_loopback(start_roost, externa
         assert c.call("PING") == Frame("-", b"NOAUTH Authentication required.")
         assert c.call("AUTH", "pw") == Frame("+", b"OK")
         assert c.call("PING") == Frame("+", b"PONG")
+
+
+def test_replies_reach_a_client_that_half_closes_right_after_sending(start_roost):
+    # Replies are flushed at the end of the event loop's turn; a FIN read in the same turn must not make the server
+    # close before those replies are out (Redis answers everything it read before the EOF).
+    s = start_roost("--loglevel", "warning")
+    expected = b"+PONG\r\n+OK\r\n$1\r\nb\r\n"
+    for _ in range(50):
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+            sock.sendall(b"PING\r\nSET a b\r\nGET a\r\n")
+            sock.shutdown(socket.SHUT_WR)
+            received = b""
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        assert received == expected

@@ -97,6 +97,7 @@ public final class RoostServer: Service, Sendable {
 
     private func bind(_ config: ServerConfiguration) async throws -> [any Channel] {
         let state = self.state
+        let coalescers = FlushCoalescers(group: group)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -106,7 +107,9 @@ public final class RoostServer: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: state))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(server: state, coalescer: coalescers.coalescer(for: channel.eventLoop))
+                    )
                 }
             }
         var channels: [any Channel] = []

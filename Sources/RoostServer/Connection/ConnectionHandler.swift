@@ -25,8 +25,22 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var closing = false
     private var registered = false
 
-    init(server: ServerState) {
+    private let coalescer: FlushCoalescer?
+    /// Set while a flush is queued on the coalescer (replies already written to the channel, not yet flushed).
+    private var flushQueued = false
+    private var channelContext: ChannelHandlerContext?
+
+    init(server: ServerState, coalescer: FlushCoalescer? = nil) {
         self.server = server
+        self.coalescer = coalescer
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        channelContext = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        channelContext = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -97,8 +111,28 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flushReplies(context: context)
+        if let coalescer, !closing {
+            // Hand the replies to the channel now; the flush (the `write` system call) waits for the end of the
+            // loop's turn, when every ready connection has been served (see FlushCoalescer).
+            if commandContext != nil, commandContext.out.readableBytes > 0 {
+                server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
+                context.write(wrapOutboundOut(commandContext.out), promise: nil)
+                commandContext.out.clear()
+                if !flushQueued {
+                    flushQueued = true
+                    coalescer.flushAtEndOfTurn(self)
+                }
+            }
+        } else {
+            flushReplies(context: context)
+        }
         context.fireChannelReadComplete()
+    }
+
+    /// Called by the coalescer at the end of the loop's turn.
+    func flushDeferred() {
+        flushQueued = false
+        channelContext?.flush()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -184,8 +218,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         return true
     }
 
+    /// Writes and flushes the replies now, together with any written earlier whose flush is still queued on the
+    /// coalescer (before a close, which would otherwise discard them).
     private func flushReplies(context: ChannelHandlerContext) {
-        guard commandContext != nil, commandContext.out.readableBytes > 0 else { return }
+        guard commandContext != nil, commandContext.out.readableBytes > 0 else {
+            if flushQueued { context.flush() }
+            return
+        }
         server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
         context.writeAndFlush(wrapOutboundOut(commandContext.out), promise: nil)
         commandContext.out.clear()
