@@ -19,9 +19,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     // Passed `inout` to every command: a class property would pay a dynamic exclusivity check per access, and only
     // this handler's event loop ever touches it.
     @exclusivity(unchecked) private var commandContext: CommandContext!
-    private var parser = RESPRequestParser()
-    private var inbound: ByteBuffer?
-    private var limits = ConnectionLimits()
+    // Only this handler's event loop touches these; they are passed `inout` for every read, where a class property
+    // would pay a dynamic exclusivity check each time.
+    @exclusivity(unchecked) private var parser = RESPRequestParser()
+    @exclusivity(unchecked) private var inbound: ByteBuffer?
+    @exclusivity(unchecked) private var limits = ConnectionLimits()
     private var closing = false
     private var registered = false
 
@@ -117,7 +119,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if commandContext != nil, commandContext.out.readableBytes > 0 {
                 server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
                 context.write(wrapOutboundOut(commandContext.out), promise: nil)
-                commandContext.out.clear()
+                commandContext.out.moveReaderIndex(to: commandContext.out.writerIndex)
                 if !flushQueued {
                     flushQueued = true
                     coalescer.flushAtEndOfTurn(self)
@@ -166,6 +168,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         limits.request.authenticated = commandContext.authenticated
         var executed = false
+        // The replies of the previous batch were only marked read when handed to the channel: clearing now, once
+        // the channel has written and released them, reuses the buffer's storage instead of allocating a new one
+        // (clearing a buffer the channel still shares would copy it). A buffer grown past 64 KiB by a large reply
+        // is dropped, so an idle connection does not keep it.
+        if commandContext.out.readableBytes == 0 {
+            if commandContext.out.capacity > ConnectionHandler.replyFlushThreshold {
+                commandContext.out = context.channel.allocator.buffer(capacity: 1024)
+            } else {
+                commandContext.out.clear()
+            }
+        }
         Dispatcher.beginBatch(&commandContext)
         while !closing {
             do {
@@ -227,7 +240,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
         context.writeAndFlush(wrapOutboundOut(commandContext.out), promise: nil)
-        commandContext.out.clear()
+        commandContext.out.moveReaderIndex(to: commandContext.out.writerIndex)
     }
 }
 
