@@ -15,7 +15,12 @@ extension ByteBuffer {
     @inlinable
     @discardableResult
     public mutating func writeRESPSimpleString(_ text: StaticString) -> Int {
-        self.writeInteger(UInt8(ascii: "+")) + self.writeStaticString(text) + self._writeRESPLineEnd()
+        if text.utf8CodeUnitCount == 2 && text.utf8Start[0] == UInt8(ascii: "O")
+            && text.utf8Start[1] == UInt8(ascii: "K")
+        {
+            return self.writeStaticString("+OK\r\n")  // every successful write command's reply, in one write
+        }
+        return self.writeInteger(UInt8(ascii: "+")) + self.writeStaticString(text) + self._writeRESPLineEnd()
     }
 
     /// Writes a simple string reply: `+<text>\r\n`. The text must not contain CR or LF.
@@ -102,8 +107,42 @@ extension ByteBuffer {
     @inlinable
     @discardableResult
     public mutating func writeRESPBulkString(_ bytes: UnsafeRawBufferPointer) -> Int {
-        self._writeRESPNumberLine(prefix: UInt8(ascii: "$"), Int64(bytes.count))
-            + self.writeBytes(bytes) + self._writeRESPLineEnd()
+        // One reservation for header, payload and terminator (the GET reply path): a third of the cost of three
+        // separate writes for short values.
+        let count = bytes.count
+        let digits = Self._decimalDigits(UInt64(count))
+        let total = 1 + digits + 2 + count + 2
+        return self.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { target in
+            target[0] = UInt8(ascii: "$")
+            var magnitude = count
+            var index = 1 + digits
+            repeat {
+                index -= 1
+                target[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
+                magnitude /= 10
+            } while magnitude != 0
+            index = 1 + digits
+            target[index] = UInt8(ascii: "\r")
+            target[index + 1] = UInt8(ascii: "\n")
+            if count > 0 {
+                UnsafeMutableRawBufferPointer(rebasing: target[(index + 2)...]).copyMemory(from: bytes)
+            }
+            target[total - 2] = UInt8(ascii: "\r")
+            target[total - 1] = UInt8(ascii: "\n")
+            return total
+        }
+    }
+
+    /// Number of decimal digits of `value` (1 for 0).
+    @inlinable
+    static func _decimalDigits(_ value: UInt64) -> Int {
+        var digits = 1
+        var probe = value
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
+        }
+        return digits
     }
 
     /// Writes a bulk string reply holding the UTF-8 bytes of `text`.

@@ -28,6 +28,16 @@ struct ReplyWritingTests {
     }
 
     @Test(
+        "bulk strings from raw bytes, at every digit-count boundary", arguments: [0, 1, 9, 10, 99, 100, 1024, 70_000])
+    func rawBulkStrings(length: Int) {
+        let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 % 26 + 0x61) }
+        var buffer = ByteBuffer(string: "prefix")  // appends after existing bytes
+        payload.withUnsafeBytes { _ = buffer.writeRESPBulkString($0) }
+        let expected = "prefix$\(length)\r\n" + String(decoding: payload, as: UTF8.self) + "\r\n"
+        #expect(String(buffer: buffer) == expected)
+    }
+
+    @Test(
         "version-dependent writers",
         arguments: [
             (
