@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "RoostServer", targets: ["RoostServer"]),
         .executable(name: "roostd", targets: ["roostd"]),
         .executable(name: "roost-sim", targets: ["roost-sim"]),
+        .library(name: "RoostCluster", targets: ["RoostCluster"]),
+        .executable(name: "roost-cluster-sim", targets: ["roost-cluster-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -54,6 +56,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "roost-sim", dependencies: ["RoostCore"], swiftSettings: strictSettings),
+        .target(
+            name: "RoostCluster",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "roost-cluster-sim",
+            dependencies: ["RoostCluster", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "RoostCoreTests", dependencies: ["RoostCore"]),
         .testTarget(
             name: "RoostProtocolTests",
@@ -66,6 +78,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "RoostClusterTests",
+            dependencies: ["RoostCluster", .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )

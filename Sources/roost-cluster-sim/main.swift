@@ -1,0 +1,1 @@
+print("roost-cluster-sim: not yet")
