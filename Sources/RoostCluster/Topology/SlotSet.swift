@@ -99,3 +99,11 @@ public struct SlotSet: Hashable, Sendable {
         return result
     }
 }
+
+extension SlotSet: CustomStringConvertible {
+    /// The ranges, as `CLUSTER NODES` lists them (`0-5460 7`).
+    public var description: String {
+        ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
+            .joined(separator: " ")
+    }
+}

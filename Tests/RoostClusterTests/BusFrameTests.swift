@@ -1,0 +1,207 @@
+import NIOCore
+import RoostCluster
+import Testing
+
+func sampleMessages() -> [BusMessage] {
+    let a = node(0x11)
+    let b = node(0x22)
+    let c = node(0x33)
+    let sender = BusMessage.Sender(
+        id: a, incarnation: 3, role: .primary, ip: "10.0.0.1", port: 7000, busPort: 17000, currentEpoch: 9,
+        configEpoch: 4, slots: SlotSet([0...5460]))
+    var replica = sender
+    replica.role = .replica(of: b, noFailover: true)
+    replica.ip = ""
+    replica.slots = SlotSet()
+    var scattered = SlotSet()
+    for slot in stride(from: 0, to: clusterSlotCount, by: 2) { scattered.insert(slot) }
+    var bitmapSender = sender
+    bitmapSender.slots = scattered
+    let gossip: [GossipItem] = [
+        .alive(MemberInfo(id: b, incarnation: 7, role: .primary, ip: "fe80::1%eth0", port: 7001, busPort: 17001)),
+        .alive(MemberInfo(id: c, incarnation: 0, role: .replica(of: b), ip: "10.0.0.3", port: 7002, busPort: 17002)),
+        .suspect(subject: b, incarnation: 7, reporter: c),
+        .failed(subject: c, incarnation: .max),
+        .slots(owner: b, configEpoch: 12, slots: SlotSet([5461...10922, 16383...16383])),
+        .slots(owner: c, configEpoch: 1, slots: scattered),
+    ]
+    return [
+        BusMessage(kind: .ping, sender: sender, sequence: 1),
+        BusMessage(kind: .meet, sender: replica, sequence: 0, gossip: gossip),
+        BusMessage(kind: .pingRequest(target: c), sender: sender, sequence: .max, gossip: [gossip[0]]),
+        BusMessage(kind: .ack(subject: b), sender: bitmapSender, sequence: 42, gossip: gossip),
+    ]
+}
+
+func encode(_ message: BusMessage) -> ByteBuffer {
+    var buffer = ByteBuffer()
+    buffer.writeBusFrame(message)
+    return buffer
+}
+
+@Suite("Bus frames")
+struct BusFrameTests {
+    @Test("Round trip, whole and byte by byte; encodedLength matches", arguments: 0..<4)
+    func roundTrip(index: Int) throws {
+        let message = sampleMessages()[index]
+        var whole = encode(message)
+        #expect(whole.readableBytes == BusFrame.encodedLength(of: message))
+        var copy = whole
+        whole.writeBuffer(&copy)  // two frames back to back
+        #expect(try BusFrame.decode(&whole) == message)
+        #expect(try BusFrame.decode(&whole) == message)
+        #expect(whole.readableBytes == 0)
+        let bytes = Array(encode(message).readableBytesView)
+        var stream = ByteBuffer()
+        var decoded: [BusMessage] = []
+        for byte in bytes {
+            stream.writeInteger(byte)
+            if let message = try BusFrame.decode(&stream) { decoded.append(message) }
+        }
+        #expect(decoded == [message])
+    }
+
+    @Test("The header layout is the documented one")
+    func layout() {
+        let message = sampleMessages()[0]
+        let bytes = Array(encode(message).readableBytesView)
+        #expect(Array(bytes[0..<4]) == Array("RBUS".utf8))
+        #expect(bytes[4] == 1 && bytes[5] == 1)
+        #expect(Array(bytes[6..<8]) == [0, 0])
+        #expect(Array(bytes[8..<12]) == [0, 0, 0, UInt8(bytes.count)])
+        #expect(Array(bytes[12..<32]) == node(0x11).bytes)
+        #expect(Array(bytes[32..<52]) == [UInt8](repeating: 0, count: 20))
+        #expect(Array(bytes[52..<60]) == [0, 0, 0, 0, 0, 0, 0, 3])
+        #expect(Array(bytes[84..<88]) == [0x1B, 0x58, 0x42, 0x68])
+        #expect(bytes[88] == 8 && String(decoding: bytes[89..<97], as: UTF8.self) == "10.0.0.1")
+        // Slots: ranges form, one range 0-5460; then no gossip.
+        #expect(Array(bytes[97...]) == [0, 0, 1, 0, 0, 0x15, 0x54, 0, 0])
+        #expect(bytes.count == BusFrame.minimumFrameLength + 8 + 4)
+    }
+
+    @Test("A scattered slot set is sent as a bitmap, a contiguous one as ranges")
+    func slotForms() {
+        let messages = sampleMessages()
+        #expect(BusFrame.encodedLength(of: messages[3].sender.slots) == 1 + 2048)
+        #expect(BusFrame.encodedLength(of: messages[0].sender.slots) == 1 + 2 + 4)
+    }
+
+    func expectError(_ code: BusFrameError.Code, _ bytes: [UInt8], limits: BusFrame.Limits = .init()) {
+        var buffer = ByteBuffer(bytes: bytes)
+        do {
+            let message = try BusFrame.decode(&buffer, limits: limits)
+            Issue.record("expected \(code), got \(String(describing: message))")
+        } catch {
+            #expect(error.code == code, "\(error)")
+        }
+    }
+
+    @Test("Bad magic, version, type and length are refused from the first bytes that show them")
+    func earlyRefusal() throws {
+        expectError(.badMagic, Array("RBX".utf8))
+        expectError(.badMagic, Array("*1\r\n$4\r\nPING\r\n".utf8))
+        expectError(.unsupportedVersion, Array("RBUS".utf8) + [2])
+        expectError(.unknownType, Array("RBUS".utf8) + [1, 9])
+        expectError(.badLength, Array("RBUS".utf8) + [1, 1, 0, 0, 0x40, 0, 0, 0])  // 1 GiB
+        expectError(.badLength, Array("RBUS".utf8) + [1, 1, 0, 0, 0, 0, 0, 10])
+        let frame = Array(encode(sampleMessages()[1]).readableBytesView)
+        expectError(.badLength, frame, limits: .init(maximumFrameLength: frame.count - 1))
+        expectError(.tooManyGossipItems, frame, limits: .init(maximumGossipItems: 5))
+        var partial = ByteBuffer(bytes: Array(frame.prefix(11)))
+        #expect(try BusFrame.decode(&partial) == nil)
+        #expect(partial.readableBytes == 11)
+    }
+
+    @Test("Field checks: flags, zero IDs, IP characters, slot ranges, gossip kinds, trailing bytes")
+    func fieldChecks() {
+        let ping = Array(encode(sampleMessages()[0]).readableBytesView)
+        var flags = ping
+        flags[7] = 0x80
+        expectError(.invalidField, flags)
+        var zeroID = ping
+        for index in 12..<32 { zeroID[index] = 0 }
+        expectError(.invalidField, zeroID)
+        var primaryWithPrimary = ping
+        primaryWithPrimary[51] = 1
+        expectError(.invalidField, primaryWithPrimary)
+        var badIP = ping
+        badIP[90] = UInt8(ascii: " ")
+        expectError(.invalidField, badIP)
+        var badRange = ping
+        badRange[102] = 0x40  // end 0x4054 > 16383
+        expectError(.invalidField, badRange)
+        var badForm = ping
+        badForm[97] = 7
+        expectError(.invalidField, badForm)
+        var trailing = ping + [0]
+        trailing[11] += 1
+        expectError(.trailingBytes, trailing)
+        var unknownKind = ping + [9, 0, 0]
+        unknownKind[11] += 3
+        unknownKind[unknownKind.count - 4] = 1  // one gossip item
+        expectError(.unknownGossipKind, unknownKind)
+        var truncated = ping
+        truncated[11] -= 1
+        truncated.removeLast()
+        expectError(.truncated, truncated)
+    }
+
+    @Test("Random bytes never crash and are refused or need more data")
+    func randomBytes() {
+        var generator = SplitMix64(seed: 1)
+        for round in 0..<20_000 {
+            let length = Int.random(in: 0..<300, using: &generator)
+            var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if round % 2 == 0 && length >= 6 {  // a plausible header, to get past the first checks
+                bytes.replaceSubrange(
+                    0..<6, with: Array("RBUS".utf8) + [1, UInt8.random(in: 1...4, using: &generator)])
+            }
+            var buffer = ByteBuffer(bytes: bytes)
+            do {
+                if let message = try BusFrame.decode(&buffer) { checkConsistent(message) }
+            } catch {}
+        }
+    }
+
+    @Test("Mutated valid frames are refused or decode to a message that round-trips", arguments: 0..<4)
+    func mutations(index: Int) {
+        let original = Array(encode(sampleMessages()[index]).readableBytesView)
+        var generator = SplitMix64(seed: UInt64(index) + 100)
+        var accepted = 0
+        for _ in 0..<3000 {
+            var bytes = original
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0:
+                let position = Int.random(in: 0..<bytes.count, using: &generator)
+                bytes[position] ^= UInt8.random(in: 1...255, using: &generator)
+            case 1:
+                bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
+            case 2:
+                let position = Int.random(in: 0...bytes.count, using: &generator)
+                bytes.insert(UInt8.random(in: 0...255, using: &generator), at: position)
+            default:
+                for _ in 0..<8 {
+                    let position = Int.random(in: 0..<bytes.count, using: &generator)
+                    bytes[position] = UInt8.random(in: 0...255, using: &generator)
+                }
+            }
+            var buffer = ByteBuffer(bytes: bytes)
+            do {
+                if let message = try BusFrame.decode(&buffer) {
+                    accepted += 1
+                    checkConsistent(message)
+                }
+            } catch {}
+        }
+        #expect(accepted < 3000)
+    }
+
+    func checkConsistent(_ message: BusMessage) {
+        var again = encode(message)
+        do {
+            #expect(try BusFrame.decode(&again) == message)
+        } catch {
+            Issue.record("re-encoded frame refused: \(error)")
+        }
+    }
+}
