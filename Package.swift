@@ -61,9 +61,10 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
+        .target(name: "RoostClusterSimulation", dependencies: ["RoostCluster"], swiftSettings: strictSettings),
         .executableTarget(
             name: "roost-cluster-sim",
-            dependencies: ["RoostCluster", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["RoostCluster", "RoostClusterSimulation"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "RoostCoreTests", dependencies: ["RoostCore"]),
@@ -81,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RoostClusterTests",
-            dependencies: ["RoostCluster", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["RoostCluster", "RoostClusterSimulation", .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )
