@@ -3,19 +3,26 @@
 /// ## Layout
 /// Each key lives in one malloc block, an ``EntryRecord`` (header, expiry if any, key bytes, value bytes), reached
 /// from a 16-byte slot in one arena (``SlotArena``: record pointer, 32 bits of hash, chain link). Slots are chained
-/// from a power-of-two bucket array (``BucketArray``, 4 bytes per bucket) by the per-process-seeded hash of their key
+/// from a power-of-two bucket array (``BucketTable``, 4 bytes per bucket) by the per-process-seeded hash of their key
 /// (`Hasher`, SipHash: keys are attacker-chosen, so the hash must resist flooding). With `key:%08d` keys and 32-byte
 /// values that is 64 bytes of glibc chunk + 16 of slot + about 4 of bucket per key (see docs/PERFORMANCE.md).
 ///
-/// A key always sits in bucket `hash & mask`, never displaced, which is what makes ``scan(cursor:count:_:)`` able
-/// to promise Redis's guarantee: every key present for a whole scan is returned at least once, even while the table
-/// grows or shrinks. The cursor walks buckets in reverse-binary order (the high bits of the index increment first),
-/// so a bucket visited in a small table corresponds to all of its images in a larger one.
+/// A key always sits in the bucket given by the top bits of its hash, never displaced, so bucket order is hash order
+/// at every table size. That is what makes ``scan(cursor:count:_:)`` able to promise Redis's guarantee: every key
+/// present for a whole scan is returned at least once, even while the table grows or shrinks. The cursor is a
+/// position in the 32-bit hash space (Redis reverses the bits of a low-bits index for the same effect; walking in
+/// hash order keeps the walk sequential, which the active expiry's passes over the table also use).
+///
+/// ## Resizing without stalls
+/// Nothing here walks the whole table in one call. The bucket array grows and shrinks by Redis's incremental rehash
+/// (two arrays while a resize is under way, chains moved a bucket at a time; see ``BucketTable``), and a sparse slot
+/// arena is compacted in bounded chunks (see ``SlotArena``). Both advance a little after every write and more with
+/// each active-expiry slice (``expireStep(now:bucketBudget:)``), which is what the server's cron runs.
 ///
 /// ## Slots
 /// A key's slot index is stable while the key lives, so an eviction policy can keep its metadata in arrays indexed
-/// by slot. When most slots are free the arena is compacted; with ``tracksSlotMoves`` set, every move is recorded for
-/// ``takeSlotMoves()``.
+/// by slot. When most slots are free the arena is compacted; the policy is told of every move
+/// (``EvictionState/moved(from:to:)``) and, with ``tracksSlotMoves`` set, it is recorded for ``takeSlotMoves()``.
 ///
 /// ## Memory
 /// ``estimatedMemory`` counts what the process holds for the data: every block's usable size (`malloc_usable_size`)
@@ -61,13 +68,23 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     /// keyspace emptied of N keys trims about log2(N) times).
     static let trimThreshold = 1 << 20
 
-    var buckets: BucketArray
+    var buckets: BucketTable
     var slots: SlotArena
-    var expireCursor = 0
+    /// The active expiry's cursor, a position in hash order as ``scan(cursor:count:_:)``'s (0: a pass starts).
+    var expireCursor: UInt64 = 0
+    /// Keys at the start of the current expiry pass, and keys it has expired so far.
+    var expiryPass = (startCount: 0, expired: 0)
+    /// Whether the last complete expiry pass removed at least half of the keys: the slot compaction and trimming wait
+    /// for a calmer pass (or for no key to carry a TTL), since the table is still emptying.
+    var massExpiry = false
     /// Footprint of all entry records (usable size plus malloc bookkeeping).
     var recordBytes = 0
     var freedSinceTrim = 0
+    /// A shrink finished since the last trim (see `trimIfWorthIt`).
+    var trimDue = false
     var slotMoves: [SlotMove] = []
+    /// Resize work done after each write (tests shrink it to hold a resize open across many operations).
+    var resizeBudgetPerWrite = ResizeBudget.perWrite
 
     /// Number of keys stored (including expired keys not yet reclaimed).
     public internal(set) var count = 0
@@ -94,7 +111,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
 
     /// Creates an empty keyspace.
     public init() {
-        buckets = BucketArray(count: Keyspace.minimumBuckets)
+        buckets = BucketTable(count: Keyspace.minimumBuckets)
         slots = SlotArena()
     }
 
@@ -130,7 +147,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
 
     // MARK: Hashing
 
-    /// The low 32 bits of the key's seeded SipHash: the bucket is `hash & mask`.
+    /// The low 32 bits of the key's seeded SipHash: the bucket is given by its top bits (see ``BucketTable``).
     @inline(__always) static func hash(_ key: UnsafeRawBufferPointer) -> UInt32 {
         var hasher = Hasher()
         hasher.combine(bytes: key)
@@ -147,7 +164,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     /// The slot index of `key` and its chain predecessor, or nil.
     func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> (index: Int32, previous: Int32)? {
         var previous = SlotArena.none
-        var index = buckets[Int(hash & buckets.mask)]
+        var index = buckets.head(for: hash).pointee
         while index != SlotArena.none {
             let slot = slots[index]
             if slot.hash == hash && EntryRecord(slot.record.unsafelyUnwrapped).keyEquals(key) {
@@ -164,9 +181,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         eviction.advanceClock(to: now)
         guard let (index, previous) = find(key, hash: hash) else { return nil }
         if record(index).isExpired(at: now) {
-            unlink(index, previous: previous, bucket: Int(hash & buckets.mask))
+            unlink(index, previous: previous, head: buckets.head(for: hash))
             statistics.expiredKeys += 1
-            shrinkIfSparse()
+            maintainTable(resizeBudgetPerWrite)
             return nil
         }
         return index
@@ -318,9 +335,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         for index in 0..<slots.highWater {
             if let record = slots[Int32(index)].record { SystemAllocator.free(record) }
         }
-        let freed = recordBytes + slots.footprint + buckets.footprint
-        slots.removeAll()
-        buckets = BucketArray(count: Keyspace.minimumBuckets)
+        let freed = recordBytes + slots.removeAll() + buckets.reset(count: Keyspace.minimumBuckets)
         count = 0
         volatileCount = 0
         payloadBytes = 0
@@ -329,6 +344,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         eviction = EvictionState(eviction.kind, capacity: eviction.capacity, sampling: evictionSampling)
         if freed >= Keyspace.trimThreshold { trim() }
         freedSinceTrim = 0
+        trimDue = false
     }
 
     private mutating func replaceValue(
@@ -364,37 +380,37 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     ) {
         let (record, footprint) = EntryRecord.make(
             key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now))
-        let bucket = Int(hash & buckets.mask)
         let index = slots.take()
-        slots[index] = SlotArena.Slot(record: record.base, hash: hash, next: buckets[bucket])
-        buckets[bucket] = index
+        let head = buckets.head(for: hash)
+        slots[index] = SlotArena.Slot(record: record.base, hash: hash, next: head.pointee)
+        head.pointee = index
         count += 1
         payloadBytes += key.count + value.count
         recordBytes += footprint
         if expireAt != Entry.noExpiry { volatileCount += 1 }
         eviction.inserted(index, hash: UInt64(hash), size: footprint)
         if expireAt != Entry.noExpiry { eviction.expiryChanged(index, at: expireAt) }
-        if count > buckets.count { resize(buckets.count * 2) }
+        maintainTable(resizeBudgetPerWrite)
     }
 
     /// Removes the slot at `index`, finding its chain predecessor again.
     mutating func removeSlot(_ index: Int32, hash: UInt32) {
-        let bucket = Int(hash & buckets.mask)
+        let head = buckets.head(for: hash)
         var previous = SlotArena.none
-        var cursor = buckets[bucket]
+        var cursor = head.pointee
         while cursor != index {
             previous = cursor
             cursor = slots[cursor].next
         }
-        unlink(index, previous: previous, bucket: bucket)
-        shrinkIfSparse()
+        unlink(index, previous: previous, head: head)
+        maintainTable(resizeBudgetPerWrite)
     }
 
-    /// Unlinks a slot from its chain, frees its record and puts the slot on the free list.
-    mutating func unlink(_ index: Int32, previous: Int32, bucket: Int) {
+    /// Unlinks a slot from the chain starting at `head`, frees its record and frees the slot.
+    mutating func unlink(_ index: Int32, previous: Int32, head: UnsafeMutablePointer<Int32>) {
         let next = slots[index].next
         if previous == SlotArena.none {
-            buckets[bucket] = next
+            head.pointee = next
         } else {
             slots[previous].next = next
         }
@@ -408,66 +424,6 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         record.free()
         slots.release(index)
         eviction.removed(index)
-    }
-
-    // MARK: Resizing
-
-    /// Halves the bucket array while it is sparse, and compacts the slot arena when most slots are free.
-    mutating func shrinkIfSparse() {
-        var shrunk = false
-        if buckets.count > Keyspace.minimumBuckets && count * 8 < buckets.count {
-            var target = buckets.count
-            while target > Keyspace.minimumBuckets && count * 2 < target { target /= 2 }
-            freedSinceTrim += buckets.footprint
-            resize(target)
-            shrunk = true
-        }
-        if (slots.highWater > SlotArena.minimumCapacity && count * 4 < slots.highWater)
-            || (count == 0 && slots.capacity > SlotArena.minimumCapacity)
-        {
-            let before = slots.footprint
-            compactSlots()
-            freedSinceTrim += before - slots.footprint
-            shrunk = true
-        }
-        // Trim when a good share of the memory was freed since the last trim: geometric, like the shrinks.
-        if (shrunk || freedSinceTrim >= estimatedMemory) && freedSinceTrim >= Keyspace.trimThreshold {
-            trim()
-            freedSinceTrim = 0
-        }
-    }
-
-    /// Rebuilds the bucket array with `bucketCount` buckets (slots stay where they are).
-    mutating func resize(_ bucketCount: Int) {
-        let newBuckets = BucketArray(count: bucketCount)
-        let newMask = newBuckets.mask
-        for index in 0..<Int32(slots.highWater) where slots[index].record != nil {
-            let bucket = Int(slots[index].hash & newMask)
-            slots[index].next = newBuckets[bucket]
-            newBuckets[bucket] = index
-        }
-        buckets = newBuckets
-    }
-
-    /// Moves live slots into the front of the arena and releases its tail, relinking each moved slot's chain.
-    mutating func compactSlots() {
-        let buckets = self.buckets.base
-        let mask = self.buckets.mask
-        var moves: [SlotMove] = []
-        slots.compact(liveCount: count) { [slots = slots.base!] from, to in
-            let bucket = Int(slots[Int(to)].hash & mask)
-            if buckets[bucket] == from {
-                buckets[bucket] = to
-            } else {
-                var cursor = Int(buckets[bucket])
-                while slots[cursor].next != from { cursor = Int(slots[cursor].next) }
-                slots[cursor].next = to
-            }
-            moves.append(SlotMove(from: from, to: to))
-        }
-        for move in moves { eviction.moved(from: move.from, to: move.to) }
-        eviction.shrink(toSlots: slots.highWater)
-        if tracksSlotMoves { slotMoves.append(contentsOf: moves) }
     }
 }
 

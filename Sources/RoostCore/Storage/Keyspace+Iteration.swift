@@ -4,22 +4,23 @@ extension Keyspace {
     /// filter). Returns the next cursor; 0 means the scan is complete.
     public func scan(cursor: UInt64, count: Int, _ visit: ([UInt8], Entry) -> Void) -> UInt64 {
         var cursor = cursor
-        let mask = UInt64(buckets.mask)
+        let layout = buckets.layout
         var collected = 0
         var budget = max(count, 1) * 10
         repeat {
-            var index = buckets[Int(cursor & mask)]
-            while index != SlotArena.none {
-                let record = record(index)
-                visit(Array(record.key), record.entry)
-                collected += 1
-                index = slots[index].next
+            // One cursor position: a bucket, or during a resize a bucket of the smaller array and its expansions in
+            // the larger (see BucketTable).
+            let step = layout.step(cursor) { head in
+                var index = head.pointee
+                while index != SlotArena.none {
+                    let record = record(index)
+                    visit(Array(record.key), record.entry)
+                    collected += 1
+                    index = slots[index].next
+                }
             }
-            // Increment the cursor's reversed bits: the high bits of the bucket index advance first.
-            cursor |= ~mask
-            cursor = cursor.bitReversed &+ 1
-            cursor = cursor.bitReversed
-            budget -= 1
+            cursor = step.next
+            budget -= step.visited
         } while cursor != 0 && collected < count && budget > 0
         return cursor
     }
@@ -39,23 +40,29 @@ extension Keyspace {
         var attempts = 0
         while count > 0 {
             attempts += 1
-            let bucket: Int
+            // During a resize both arrays are sampled (drained buckets of the old one are empty, so they are skipped).
+            let positions = buckets.positionCount
+            let head: UnsafeMutablePointer<Int32>
             if attempts > 100 {
-                guard let first = (0..<buckets.count).first(where: { buckets[$0] != SlotArena.none }) else {
+                guard
+                    let first = (0..<positions).first(where: {
+                        buckets.head(atPosition: $0).pointee != SlotArena.none
+                    })
+                else {
                     return nil
                 }
-                bucket = first
+                head = buckets.head(atPosition: first)
             } else {
-                bucket = Int.random(in: 0..<buckets.count, using: &generator)
+                head = buckets.head(atPosition: Int.random(in: 0..<positions, using: &generator))
             }
             var length = 0
-            var index = buckets[bucket]
+            var index = head.pointee
             while index != SlotArena.none {
                 length += 1
                 index = slots[index].next
             }
             guard length > 0 else { continue }
-            var pick = buckets[bucket]
+            var pick = head.pointee
             for _ in 0..<Int.random(in: 0..<length, using: &generator) { pick = slots[pick].next }
             let record = record(pick)
             if record.isExpired(at: now) {
