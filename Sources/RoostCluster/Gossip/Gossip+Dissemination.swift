@@ -8,6 +8,8 @@ extension Gossip {
         enum Key: Hashable, Sendable {
             case alive(NodeID)
             case suspect(NodeID, reporter: NodeID)
+            /// Another node's report, passed on as the rumor that the member is suspected (one per member).
+            case suspicionRumor(NodeID)
             case failed(NodeID)
             case slots(NodeID)
         }
@@ -36,7 +38,14 @@ extension Gossip {
 
         /// Queues `item` to be sent afresh, replacing any item with the same key.
         mutating func enqueue(_ item: GossipItem) {
-            let key = Self.key(of: item)
+            enqueue(item, as: Self.key(of: item))
+        }
+
+        /// Whether an item with `key` is queued.
+        func contains(_ key: Key) -> Bool { entries[key] != nil }
+
+        /// Queues `item` under `key`, replacing any item with that key.
+        mutating func enqueue(_ item: GossipItem, as key: Key) {
             nextVersion &+= 1
             entries[key] = Entry(item: item, transmissions: 0, version: nextVersion)
             if buckets.isEmpty { buckets.append([]) }
@@ -50,6 +59,7 @@ extension Gossip {
 
         /// Drops every suspicion of `subject` (once it is failed or refuted they are noise).
         mutating func removeSuspicions(of subject: NodeID) {
+            entries.removeValue(forKey: .suspicionRumor(subject))
             for key in entries.keys {
                 if case .suspect(subject, _) = key { entries.removeValue(forKey: key) }
             }

@@ -148,7 +148,9 @@ extension Gossip.Instance {
             member.reports[reporter] = now
             members[subject] = member
             guard isNew else { return }
-            dissemination.enqueue(item)
+            if !dissemination.contains(.suspicionRumor(subject)) {
+                dissemination.enqueue(item, as: .suspicionRumor(subject))
+            }
             if !isSuspectedByMe(subject) && now - member.verifiedAt >= settings.protocolPeriod
                 && !verifications.contains(subject)
             {
@@ -171,7 +173,8 @@ extension Gossip.Instance {
         }
     }
 
-    /// Applies a primary's slot claim; news is gossiped on. If this primary loses all its slots to one claimant,
+    /// Applies a primary's slot claim, from its own message or from gossip; news is gossiped on (a claim heard
+    /// first from the claimant itself must be passed on too, or it would spread only by direct contact). If this primary loses all its slots to one claimant,
     /// it becomes that node's replica, as in Redis.
     mutating func applyClaim(
         owner: NodeID, configEpoch: UInt64, slots: SlotSet, now: Int64, regossip: GossipItem? = nil
@@ -181,7 +184,7 @@ extension Gossip.Instance {
         let epochNews = knownEpoch.map { configEpoch > $0 } ?? false
         guard result.changed || epochNews else { return }
         configurationChanged(slots: true)
-        if let regossip { dissemination.enqueue(regossip) }
+        dissemination.enqueue(regossip ?? .slots(owner: owner, configEpoch: configEpoch, slots: slots))
         if owner != myself, result.lost[myself] != nil, topology.slots.slotCount(of: myself) == 0 {
             topology.update(myself) { $0.setRole(.replica(of: owner)) }
             incarnation += 1
@@ -227,7 +230,9 @@ extension Gossip.Instance {
 
     /// Builds a message to `id` with this node's state and piggybacked gossip; news about the receiver itself
     /// (this node's suspicion, or its failure) goes first so it can refute.
-    mutating func outgoing(_ kind: BusMessage.Kind, to id: NodeID, sequence: UInt64, now: Int64) -> Gossip.Outgoing {
+    mutating func outgoing(
+        _ kind: BusMessage.Kind, to id: NodeID, sequence: UInt64, now: Int64, leading: [GossipItem] = []
+    ) -> Gossip.Outgoing {
         let me = topology.myselfNode
         var configEpoch = me.configEpoch
         if me.flags.contains(.replica), let primary = me.primaryID, let known = topology[primary] {
@@ -236,7 +241,7 @@ extension Gossip.Instance {
         let sender = BusMessage.Sender(
             id: myself, incarnation: incarnation, role: me.role, ip: me.ip, port: me.port, busPort: me.busPort,
             currentEpoch: topology.currentEpoch, configEpoch: configEpoch, slots: ownSlots)
-        var gossip: [GossipItem] = []
+        var gossip = leading
         if let member = members[id] {
             if let failed = member.failedIncarnation {
                 gossip.append(.failed(subject: id, incarnation: failed))

@@ -26,7 +26,7 @@ extension Gossip {
         var sequence: UInt64 = 0
         var dissemination = Dissemination()
         var cachedOwnSlots: SlotSet?
-        var cachedQuorum: Int?
+        var cachedPrimaries: [NodeID]?
         var forgotten: [NodeID: Int64] = [:]
         var nextRefreshAt: Int64 = .min
 
@@ -158,7 +158,7 @@ extension Gossip {
             for (sequence, probe) in probes.sorted(by: { $0.key < $1.key }) {
                 if now >= probe.startedAt + settings.protocolPeriod {
                     probes.removeValue(forKey: sequence)
-                    suspect(probe.target, now: now)
+                    out += suspect(probe.target, now: now)
                 } else if !probe.indirectSent && now >= probe.startedAt + settings.directProbeTimeout {
                     probes[sequence]!.indirectSent = true
                     if members[probe.target]?.failedIncarnation != nil { continue }
@@ -168,7 +168,7 @@ extension Gossip {
                     }
                 }
             }
-            refreshSuspicions(now: now)
+            out += refreshSuspicions(now: now)
             if now >= nextProbeAt {
                 nextProbeAt = max(nextProbeAt + settings.protocolPeriod, now + 1)
                 if let target = nextRoundRobinTarget() { out += startProbe(of: target, now: now) }
@@ -239,30 +239,67 @@ extension Gossip {
         }
 
         /// This node's own probe of `id` failed: flag it `fail?`, report it, and see whether a majority agrees.
-        mutating func suspect(_ id: NodeID, now: Int64) {
-            guard var member = members[id], member.failedIncarnation == nil else { return }
+        mutating func suspect(_ id: NodeID, now: Int64) -> [Outgoing] {
+            guard let member = members[id], member.failedIncarnation == nil else { return [] }
             topology.update(id) { $0.flags.insert(.possiblyFailed) }
-            member.reports[myself] = now
-            member.suspicionAnnouncedAt = now
-            members[id] = member
-            dissemination.enqueue(.suspect(subject: id, incarnation: member.incarnation, reporter: myself))
             configurationChanged(slots: false)
-            checkFailureAgreement(id, now: now)
+            return announceSuspicion(of: id, now: now)
         }
 
         /// Re-announces this node's standing suspicions so that reports stay fresh until a majority forms.
-        mutating func refreshSuspicions(now: Int64) {
-            guard now >= nextRefreshAt else { return }
+        mutating func refreshSuspicions(now: Int64) -> [Outgoing] {
+            guard now >= nextRefreshAt else { return [] }
             nextRefreshAt = now + settings.protocolPeriod
+            var out: [Outgoing] = []
             for id in memberIDs {
                 guard let member = members[id], member.failedIncarnation == nil, isSuspectedByMe(id),
                     now - member.suspicionAnnouncedAt >= settings.suspicionRefreshInterval
                 else { continue }
-                members[id]!.suspicionAnnouncedAt = now
-                members[id]!.reports[myself] = now
-                dissemination.enqueue(.suspect(subject: id, incarnation: member.incarnation, reporter: myself))
-                checkFailureAgreement(id, now: now)
+                out += announceSuspicion(of: id, now: now)
             }
+            return out
+        }
+
+        /// Records this node's own report about `id`, gossips it (so others verify) and sends it straight to the
+        /// report collectors for `id`, then checks for a majority.
+        mutating func announceSuspicion(of id: NodeID, now: Int64) -> [Outgoing] {
+            let subjectIncarnation = members[id]!.incarnation
+            members[id]!.reports[myself] = now
+            members[id]!.suspicionAnnouncedAt = now
+            let report = GossipItem.suspect(subject: id, incarnation: subjectIncarnation, reporter: myself)
+            dissemination.enqueue(report)
+            var out: [Outgoing] = []
+            for collector in reportCollectors(for: id) {
+                out.append(outgoing(.ping, to: collector, sequence: nextSequence(), now: now, leading: [report]))
+            }
+            checkFailureAgreement(id, now: now)
+            return out
+        }
+
+        /// The primaries that collect failure reports about `id`: the next few slot-serving primaries after `id`
+        /// in ID order (a ring), skipping this node and members it suspects. Every node computes nearly the same
+        /// set, so reports meet there without every report having to reach every node.
+        mutating func reportCollectors(for id: NodeID) -> [NodeID] {
+            let primaries = sortedPrimaries
+            guard !primaries.isEmpty else { return [] }
+            var low = 0
+            var high = primaries.count
+            while low < high {
+                let middle = (low + high) / 2
+                if primaries[middle] <= id { low = middle + 1 } else { high = middle }
+            }
+            var collectors: [NodeID] = []
+            for step in 0..<primaries.count {
+                guard collectors.count < settings.reportCollectorCount else { break }
+                let candidate = primaries[(low + step) % primaries.count]
+                if candidate == id || candidate == myself || isSuspectedByMe(candidate)
+                    || members[candidate]?.failedIncarnation != nil
+                {
+                    continue
+                }
+                collectors.append(candidate)
+            }
+            return collectors
         }
 
         /// Marks `id` failed if this node suspects it and recent reports from a majority of slot-serving
@@ -290,17 +327,22 @@ extension Gossip {
         }
 
         var primaryQuorum: Int {
+            mutating get { sortedPrimaries.count / 2 + 1 }
+        }
+
+        /// The slot-serving primaries in ID order, cached until the configuration changes.
+        var sortedPrimaries: [NodeID] {
             mutating get {
-                if let cachedQuorum { return cachedQuorum }
-                let quorum = topology.primaryQuorum
-                cachedQuorum = quorum
-                return quorum
+                if let cachedPrimaries { return cachedPrimaries }
+                let primaries = topology.slotOwningPrimaries
+                cachedPrimaries = primaries
+                return primaries
             }
         }
 
         mutating func configurationChanged(slots: Bool) {
             configurationVersion += 1
-            cachedQuorum = nil
+            cachedPrimaries = nil
             if slots { cachedOwnSlots = nil }
         }
 

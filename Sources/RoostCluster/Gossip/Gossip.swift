@@ -64,6 +64,8 @@ public enum Gossip {
         public var suspicionRefreshInterval: Int64
         /// The most probes in flight at once (one round-robin probe plus verifications).
         public var maximumConcurrentProbes: Int
+        /// How many primaries each failure report is also sent to directly, to be counted there.
+        public var reportCollectorCount: Int
 
         /// Settings derived from the node timeout: a period of a tenth of it (between 100 ms and 1 s), a direct
         /// timeout of a quarter period, k = 3, up to 12 items or 1 KiB of gossip per message, λ = 4.
@@ -78,6 +80,7 @@ public enum Gossip {
             self.failureReportValidity = 2 * nodeTimeout
             self.suspicionRefreshInterval = nodeTimeout
             self.maximumConcurrentProbes = 8
+            self.reportCollectorCount = 3
         }
     }
 
