@@ -321,6 +321,34 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         }
     }
 
+    /// Rewrites the string at `key` from its current bytes in one lookup and without copying them out (`INCR` and
+    /// its family): `body` gets the stored bytes (nil when the key is absent or expired) and a scratch buffer of
+    /// `scratchCapacity` bytes, writes the new value into the scratch buffer and returns its length, or nil to leave
+    /// the key as it is (the caller keeps its own error). The new value replaces the old one in place when it fits
+    /// its block, keeps the key's TTL, and is inserted without one when the key was absent. Returns whether it
+    /// wrote.
+    @discardableResult
+    public mutating func rewriteString(
+        _ key: UnsafeRawBufferPointer,
+        now: Int64,
+        scratchCapacity: Int,
+        encoding: Entry.StringEncoding = .automatic,
+        _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) -> Int?
+    ) -> Bool {
+        let hash = Keyspace.hash(key)
+        let index = liveSlot(key, hash: hash, now: now)
+        return withUnsafeTemporaryAllocation(byteCount: scratchCapacity, alignment: 8) { scratch in
+            guard let count = body(index.map { record($0).value }, scratch) else { return false }
+            let value = UnsafeRawBufferPointer(rebasing: scratch[0..<count])
+            if let index {
+                replaceValue(at: index, value: value, expireAt: record(index).expireAt, encoding: encoding, now: now)
+            } else {
+                insertNew(key, hash: hash, value: value, expireAt: Entry.noExpiry, encoding: encoding, now: now)
+            }
+            return true
+        }
+    }
+
     /// Deletes `key`; returns whether a live key was removed.
     @discardableResult
     public mutating func remove(_ key: UnsafeRawBufferPointer, now: Int64) -> Bool {

@@ -24,6 +24,10 @@ public struct CommandContext {
     /// The wall clock at the start of this command, Unix milliseconds; every key checked during one command sees
     /// the same time, as in Redis.
     public var now: Int64 = 0
+    /// Cluster mode: the client sent `ASKING`, so the next command may use a slot this node is importing.
+    public var asking = false
+    /// Cluster mode: `READONLY` was sent (reads may be served by a replica; Roost has no replicas yet).
+    public var readOnly = false
     /// The last command executed, published to `CLIENT LIST` once per read batch (unretained: the server's command
     /// table owns it).
     var lastCommand: Unmanaged<Command>?
@@ -69,6 +73,21 @@ public struct CommandContext {
         let now = self.now
         return arguments[index].withUnsafeReadableBytes { key in
             server.keyspace.withLock { keyspace in keyspace.withString(key, now: now) { body(&out, $0) } }
+        }
+    }
+
+    /// Rewrites the string at the key in argument `index` in place from its current bytes, in one critical section
+    /// (see ``Keyspace/rewriteString(_:now:scratchCapacity:encoding:_:)``).
+    public func rewriteString(
+        _ index: Int,
+        scratchCapacity: Int,
+        _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) -> Int?
+    ) {
+        let now = self.now
+        arguments[index].withUnsafeReadableBytes { key in
+            server.keyspace.withLock { keyspace in
+                keyspace.rewriteString(key, now: now, scratchCapacity: scratchCapacity, body)
+            }
         }
     }
 
@@ -135,9 +154,14 @@ public struct CommandContext {
 
     /// Calls `body` with argument `index`'s bytes (no copy).
     @inlinable
-    public func withArgument<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result
-    {
-        try arguments[index].withUnsafeReadableBytes(body)
+    public func withArgument<Result, Failure: Error>(
+        _ index: Int,
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let outcome: Swift.Result<Result, Failure> = arguments[index].withUnsafeReadableBytes { bytes in
+            Swift.Result { () throws(Failure) -> Result in try body(bytes) }
+        }
+        return try outcome.get()
     }
 
     // MARK: Replies

@@ -313,23 +313,28 @@ enum StringCommands {
     }
 
     static func incrementBy(_ context: inout CommandContext, _ amount: Int64) throws(CommandError) {
-        let result: Int64 = try context.updateEntry(1) { entry throws(CommandError) in
-            var current: Int64 = 0
-            if let existing = entry {
-                guard let parsed = RedisNumber.parseInteger(try string(existing)) else { throw .notInteger }
-                current = parsed
+        // Read, add and write back in one lookup, parsing the stored digits in place and formatting the result
+        // into a scratch buffer: no copies or arrays (this used to materialise the entry and two arrays per call).
+        var result: Int64 = 0
+        var failure: CommandError?
+        context.rewriteString(1, scratchCapacity: 24) { current, scratch in
+            var value: Int64 = 0
+            if let current {
+                guard let parsed = RedisNumber.parseInteger(current) else {
+                    failure = .notInteger
+                    return nil
+                }
+                value = parsed
             }
-            let (sum, overflow) = current.addingReportingOverflow(amount)
-            guard !overflow else { throw .overflow }
-            let bytes = RedisNumber.format(sum)
-            if entry == nil {
-                entry = Entry(value: .string(bytes))
-            } else {
-                entry!.value = .string(bytes)
-                entry!.stringEncoding = .automatic
+            let (sum, overflow) = value.addingReportingOverflow(amount)
+            guard !overflow else {
+                failure = .overflow
+                return nil
             }
-            return sum
+            result = sum
+            return RedisNumber.write(sum, into: scratch)
         }
+        if let failure { throw failure }
         context.replyInteger(Int(result))
     }
 
