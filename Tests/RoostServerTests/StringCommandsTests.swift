@@ -119,6 +119,14 @@ struct StringCommandsTests {
         redis("SET", "t", "5", "EX", "100")
         redis("INCR", "t")
         #expect(redis("TTL", "t") == .integer(100))
+        #expect(redis("DECR", "neg") == .integer(-1))
+        #expect(redis("GET", "neg") == .bulk("-1"))
+        #expect(redis("DECRBY", "neg", "9223372036854775807") == .integer(Int64.min))
+        #expect(redis("GET", "neg") == .bulk("-9223372036854775808"))
+        redis("SET", "long", String(repeating: "x", count: 100))  // a larger block is rewritten in place
+        redis("SET", "long", "7")
+        #expect(redis("INCR", "long") == .integer(8))
+        #expect(redis("STRLEN", "long") == .integer(1))
     }
 
     @Test func floatCounters() {
