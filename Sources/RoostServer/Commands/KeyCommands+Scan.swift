@@ -32,7 +32,7 @@ extension KeyCommands {
 
     /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`.
     ///
-    /// One step of ``Keyspace/scan(cursor:count:_:)`` (reverse-binary cursor: every key present for the whole
+    /// One step of ``Keyspace/scan(cursor:count:_:)`` (a hash-order cursor: every key present for the whole
     /// iteration is returned at least once, however the table grows or shrinks in between), then Redis's filters in
     /// Redis's order: pattern, type (case-insensitive; a lookup that counts a hit or miss), expiry. Expired keys met
     /// are reclaimed and never returned. Replies `[next cursor as a bulk string, [keys]]`.
