@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 "RoostCore",
                 "RoostProtocol",
+                "RoostCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "RoostServerTests",
             dependencies: [
-                "RoostServer", "RoostCore", "RoostProtocol",
+                "RoostServer", "RoostCore", "RoostProtocol", "RoostCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

@@ -50,7 +50,32 @@ public final class RoostServer: Service, Sendable {
         let config = state.currentConfiguration
         let channels: [any Channel]
         do {
+            if let cluster = state.cluster {
+                do {
+                    try cluster.load(path: config.clusterConfigFile)
+                } catch {
+                    throw ServerError("Could not load the cluster config file \(config.clusterConfigFile): \(error)")
+                }
+            }
             channels = try await bind(config)
+            if let cluster = state.cluster {
+                let port = channels.first?.localAddress?.port ?? config.port
+                var resolved = config
+                resolved.port = port
+                let busPort = ClusterController.busPort(resolved)
+                guard busPort <= 65535 else {
+                    for channel in channels { try? await channel.close() }
+                    throw ServerError("The cluster bus port \(busPort) is out of range: set cluster-port")
+                }
+                do {
+                    try await cluster.startBus(
+                        on: group.next(), hosts: config.bind, ip: ClusterController.initialIP(config), port: port,
+                        busPort: busPort)
+                } catch {
+                    for channel in channels { try? await channel.close() }
+                    throw error
+                }
+            }
         } catch {
             failReady(error)
             try await shutdownGroup()
@@ -79,6 +104,7 @@ public final class RoostServer: Service, Sendable {
         state.logger.notice("Shutting down: closing listeners and draining clients")
         cron.cancel()
         for channel in channels { try? await channel.close() }
+        await state.cluster?.stopBus()
         await drainClients()
         try await shutdownGroup()
         state.logger.notice("Roost is now ready to exit, bye bye...")

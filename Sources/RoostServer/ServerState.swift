@@ -35,6 +35,8 @@ public final class ServerState: Sendable {
     let memoryLimited = Atomic<Bool>(false)
     /// Event loops serving clients (for `INFO server`).
     let eventLoopCount = Atomic<Int>(0)
+    /// Cluster mode's state; `nil` unless `cluster-enabled yes` (then every keyed command is routed by slot).
+    let cluster: ClusterController?
 
     /// Creates the state for a server with `configuration`.
     public init(
@@ -53,6 +55,9 @@ public final class ServerState: Sendable {
         self.memoryLimited.store(configuration.maxMemory > 0, ordering: .relaxed)
         self.commands = commands
         self.logger = logger
+        self.cluster =
+            configuration.clusterEnabled
+            ? ClusterController(configuration: configuration, logger: logger, clock: self.clock) : nil
         self.startedAt = Clock.wallMilliseconds()
         var generator = SystemRandomNumberGenerator()
         self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &generator)! })
@@ -76,6 +81,7 @@ public final class ServerState: Sendable {
         let now = clock()
         keyspace.withLock { $0.configure(from: config, now: now) }
         memoryLimited.store(config.maxMemory > 0, ordering: .relaxed)
+        cluster?.setRequireFullCoverage(config.clusterRequireFullCoverage)
         return result
     }
 }

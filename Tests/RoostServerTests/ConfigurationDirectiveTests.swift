@@ -52,6 +52,12 @@ struct ConfigurationDirectiveTests {
         "lazyfree-lazy-server-del": ("true", yesNo),
         "lazyfree-lazy-user-del": ("on", yesNo),
         "lazyfree-lazy-user-flush": ("", yesNo),
+        "cluster-enabled": ("maybe", yesNo),
+        "cluster-config-file": nil,
+        "cluster-node-timeout": ("0", "argument must be between 1 and 2147483647 inclusive"),
+        "cluster-port": ("70000", "argument must be between 0 and 65535 inclusive"),
+        "cluster-require-full-coverage": ("2", yesNo),
+        "cluster-announce-ip": nil,
         "client-output-buffer-limit": ("normal 1mb 0", "Wrong number of arguments in buffer limit configuration."),
     ]
 
@@ -79,7 +85,9 @@ struct ConfigurationDirectiveTests {
         ("unixsocket", ""), ("lfu-log-factor", "10"), ("lfu-decay-time", "1"), ("active-expire-effort", "1"),
         ("latency-tracking", "yes"), ("slowlog-log-slower-than", "10000"), ("slowlog-max-len", "128"),
         ("lazyfree-lazy-eviction", "no"), ("lazyfree-lazy-expire", "no"), ("lazyfree-lazy-server-del", "no"),
-        ("lazyfree-lazy-user-del", "no"), ("lazyfree-lazy-user-flush", "no"),
+        ("lazyfree-lazy-user-del", "no"), ("lazyfree-lazy-user-flush", "no"), ("cluster-enabled", "no"),
+        ("cluster-config-file", "nodes.conf"), ("cluster-node-timeout", "15000"), ("cluster-port", "0"),
+        ("cluster-require-full-coverage", "yes"), ("cluster-announce-ip", ""),
     ]
 
     /// Deliberate differences: a cache left at its defaults evicts (SIEVE) within half the available memory.

@@ -1,7 +1,7 @@
 public import RoostProtocol
 
 /// One command's definition: the single place its name, arity, flags, key positions, documentation and handler
-/// live. Dispatch, arity checks, `COMMAND` replies and (later) cluster slot extraction all read this.
+/// live. Dispatch, arity checks, `COMMAND` replies and cluster slot routing all read this.
 ///
 /// A class so that dispatch hands out one reference, not a copy of every field.
 public final class Command: Sendable {
@@ -31,13 +31,15 @@ public final class Command: Sendable {
         public static let noMulti = Flags(rawValue: 1 << 9)
         /// Touches no keys but must be routed to every node by cluster clients.
         public static let allowBusy = Flags(rawValue: 1 << 10)
+        /// `ASKING` itself: does not clear the connection's asking state.
+        public static let asking = Flags(rawValue: 1 << 11)
 
         /// The names `COMMAND INFO` prints, in Redis's order.
         public var names: [String] {
             let table: [(Flags, String)] = [
                 (.write, "write"), (.readonly, "readonly"), (.denyOOM, "denyoom"), (.admin, "admin"),
                 (.noScript, "noscript"), (.loading, "loading"), (.stale, "stale"), (.noAuth, "no_auth"),
-                (.fast, "fast"), (.noMulti, "no_multi"), (.allowBusy, "allow_busy"),
+                (.fast, "fast"), (.noMulti, "no_multi"), (.allowBusy, "allow_busy"), (.asking, "asking"),
             ]
             return table.filter { contains($0.0) }.map(\.1)
         }

@@ -50,7 +50,7 @@ struct InfoReport {
             ]
         case "cpu": cpuFields()
         case "errorstats": []
-        case "cluster": [("cluster_enabled", "0")]
+        case "cluster": [("cluster_enabled", server.cluster == nil ? "0" : "1")]
         case "keyspace": keyspaceFields()
         case "commandstats": commandFields()
         default: []
@@ -69,7 +69,7 @@ struct InfoReport {
         return [
             ("redis_version", ConnectionCommands.redisVersion),
             ("roost_version", ConnectionCommands.roostVersion),
-            ("redis_mode", "standalone"),
+            ("redis_mode", server.cluster == nil ? "standalone" : "cluster"),
             ("os", "\(system) \(release) \(machine)"),
             ("arch_bits", "\(MemoryLayout<Int>.size * 8)"),
             ("multiplexing_api", "epoll"),

@@ -7,7 +7,8 @@ extension ServerConfiguration {
     ///
     /// Immutable (refused by `CONFIG SET` with "can't set immutable config"): `port` and `bind` (Redis can rebind at
     /// run time; Roost fixes its listeners at start), `tcp-backlog`, `logfile`, `pidfile`, `databases`,
-    /// `daemonize`, `unixsocket` (as in Redis), and Roost's `event-loops`.
+    /// `daemonize`, `unixsocket` (as in Redis), Roost's `event-loops`, and the cluster directives except
+    /// `cluster-require-full-coverage`.
     public static let directives: [ConfigurationDirective] = [
         .integer("port", \.port, range: 0...65535, mutable: false),
         bindDirective,
@@ -51,6 +52,12 @@ extension ServerConfiguration {
         .boolean("lazyfree-lazy-server-del", \.lazyfreeLazyServerDel),
         .boolean("lazyfree-lazy-user-del", \.lazyfreeLazyUserDel),
         .boolean("lazyfree-lazy-user-flush", \.lazyfreeLazyUserFlush),
+        .boolean("cluster-enabled", \.clusterEnabled, mutable: false),
+        .text("cluster-config-file", \.clusterConfigFile, mutable: false),
+        .integer("cluster-node-timeout", \.clusterNodeTimeout, range: 1...int32Max, mutable: false),
+        .integer("cluster-port", \.clusterPort, range: 0...65535, mutable: false),
+        .boolean("cluster-require-full-coverage", \.clusterRequireFullCoverage),
+        .text("cluster-announce-ip", \.clusterAnnounceIP, mutable: false),
     ]
 
     /// The directive called `name` (any case, canonical name or alias), if Roost knows it.

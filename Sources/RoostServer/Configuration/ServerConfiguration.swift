@@ -128,6 +128,29 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// `lazyfree-lazy-user-flush`: make `FLUSHALL`/`FLUSHDB` asynchronous by default.
     public var lazyfreeLazyUserFlush: Bool = false
 
+    /// `cluster-enabled`: run as a Redis Cluster node (slot routing, `CLUSTER` commands, the cluster bus). Fixed
+    /// after start.
+    public var clusterEnabled: Bool = false
+
+    /// `cluster-config-file`: where the node keeps its identity, epochs and view of the cluster (`nodes.conf`
+    /// format), relative to the working directory. Fixed after start.
+    public var clusterConfigFile: String = "nodes.conf"
+
+    /// `cluster-node-timeout`: milliseconds without an answer before a node is suspected; it also scales the
+    /// membership protocol's period. Fixed after start (Redis lets `CONFIG SET` change it).
+    public var clusterNodeTimeout: Int = 15000
+
+    /// `cluster-port`: the cluster bus port; 0 means the client port + 10000. Fixed after start.
+    public var clusterPort: Int = 0
+
+    /// `cluster-require-full-coverage`: when on, keyed commands fail with `-CLUSTERDOWN` while any slot is
+    /// unassigned or served by a failed node.
+    public var clusterRequireFullCoverage: Bool = true
+
+    /// `cluster-announce-ip`: the address this node gives other nodes and clients; empty means the bind address,
+    /// or the address peers see it connect from. Fixed after start.
+    public var clusterAnnounceIP: String = ""
+
     /// A configuration with every directive at its default.
     public init() {}
 

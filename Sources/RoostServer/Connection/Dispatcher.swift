@@ -61,6 +61,12 @@ enum Dispatcher {
             reject(&context, CommandError("NOAUTH Authentication required."))
             return
         }
+        // Cluster mode: one load and one predictable branch when it is off.
+        if let cluster = context.server.cluster, let error = ClusterRedirection.check(command, &context, cluster) {
+            command.statistics.recordRejection()
+            reject(&context, error)
+            return
+        }
         if command.flags.contains(.write) || command.flags.contains(.denyOOM),
             context.server.memoryLimited.load(ordering: .relaxed)
         {

@@ -1,0 +1,40 @@
+import NIOCore
+import RoostCluster
+
+/// The dispatcher's cluster check (Redis's `getNodeByQuery` in `processCommand`): finds the slot of a command's
+/// keys from the command table's key positions and decides whether this node serves it.
+enum ClusterRedirection {
+    /// The error to answer instead of running `command`, or `nil` to run it. Clears the connection's `ASKING`
+    /// state (it lasts one command), unless the command is `ASKING`.
+    static func check(_ command: Command, _ context: inout CommandContext, _ cluster: ClusterController)
+        -> CommandError?
+    {
+        let asking = context.asking
+        if context.asking && !command.flags.contains(.asking) { context.asking = false }
+        let positions = command.keys
+        guard positions.first > 0, context.count > positions.first else { return nil }
+        let routing = cluster.routing
+        let slot = context.withArgument(positions.first) { keySlot($0) }
+        if routing.slots.owner(of: slot) == nil { return ClusterRouting.Decision.unbound.error }
+        var keyCount = 0
+        for index in positions.indexes(argumentCount: context.count) {
+            keyCount += 1
+            if keyCount > 1 && context.withArgument(index, { keySlot($0) }) != slot { return ClusterRouting.crossSlot }
+        }
+        let now = context.now
+        let arguments = context.arguments
+        let server = context.server
+        let decision = routing.route(slot: slot, asking: asking, multipleKeys: keyCount > 1) {
+            var existing = 0
+            var missing = 0
+            server.keyspace.withLock { keyspace in
+                for index in positions.indexes(argumentCount: arguments.count) {
+                    let found = arguments[index].withUnsafeReadableBytes { keyspace.peek($0, now: now) } != nil
+                    if found { existing += 1 } else { missing += 1 }
+                }
+            }
+            return (existing, missing)
+        }
+        return decision.error
+    }
+}
