@@ -100,26 +100,6 @@ public enum RedisNumber {
         return bytes
     }
 
-    /// Writes the decimal digits of `value` at the start of `target` (at least 20 bytes) and returns their count.
-    public static func write(_ value: Int64, into target: UnsafeMutableRawBufferPointer) -> Int {
-        var magnitude = value.magnitude
-        var digits = 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
-        let sign = value < 0 ? 1 : 0
-        if sign == 1 { target[0] = UInt8(ascii: "-") }
-        var index = sign + digits
-        repeat {
-            index -= 1
-            target[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
-            magnitude /= 10
-        } while magnitude != 0
-        return sign + digits
-    }
-
     /// The decimal digits of `value`.
     public static func format(_ value: Int64) -> [UInt8] {
         Array(String(value).utf8)

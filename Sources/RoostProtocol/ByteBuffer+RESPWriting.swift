@@ -110,39 +110,20 @@ extension ByteBuffer {
         // One reservation for header, payload and terminator (the GET reply path): a third of the cost of three
         // separate writes for short values.
         let count = bytes.count
-        let digits = Self._decimalDigits(UInt64(count))
+        let digits = RESPDecimalWriting.digitCount(UInt64(count))
         let total = 1 + digits + 2 + count + 2
         return self.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { target in
             target[0] = UInt8(ascii: "$")
-            var magnitude = count
-            var index = 1 + digits
-            repeat {
-                index -= 1
-                target[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
-                magnitude /= 10
-            } while magnitude != 0
-            index = 1 + digits
-            target[index] = UInt8(ascii: "\r")
-            target[index + 1] = UInt8(ascii: "\n")
+            RESPDecimalWriting.write(Int64(count), into: target, at: 1)
+            target[1 + digits] = UInt8(ascii: "\r")
+            target[2 + digits] = UInt8(ascii: "\n")
             if count > 0 {
-                UnsafeMutableRawBufferPointer(rebasing: target[(index + 2)...]).copyMemory(from: bytes)
+                UnsafeMutableRawBufferPointer(rebasing: target[(3 + digits)...]).copyMemory(from: bytes)
             }
             target[total - 2] = UInt8(ascii: "\r")
             target[total - 1] = UInt8(ascii: "\n")
             return total
         }
-    }
-
-    /// Number of decimal digits of `value` (1 for 0).
-    @inlinable
-    static func _decimalDigits(_ value: UInt64) -> Int {
-        var digits = 1
-        var probe = value
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
-        return digits
     }
 
     /// Writes a bulk string reply holding the UTF-8 bytes of `text`.
@@ -189,26 +170,12 @@ extension ByteBuffer {
     /// Writes `<prefix><decimal value>\r\n` in one reservation.
     @inlinable
     mutating func _writeRESPNumberLine(prefix: UInt8, _ value: Int64) -> Int {
-        var magnitude = value.magnitude
-        var digits = 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
-        let sign = value < 0 ? 1 : 0
-        let total = 1 + sign + digits + 2
+        let total = 1 + RESPDecimalWriting.length(of: value) + 2
         return self.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { target in
             target[0] = prefix
-            if sign == 1 { target[1] = UInt8(ascii: "-") }
-            var index = 1 + sign + digits
-            target[index] = UInt8(ascii: "\r")
-            target[index + 1] = UInt8(ascii: "\n")
-            repeat {
-                index -= 1
-                target[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
-                magnitude /= 10
-            } while magnitude != 0
+            RESPDecimalWriting.write(value, into: target, at: 1)
+            target[total - 2] = UInt8(ascii: "\r")
+            target[total - 1] = UInt8(ascii: "\n")
             return total
         }
     }

@@ -58,21 +58,6 @@ public enum RESPDoubleFormatting {
     }
 
     private static func writeDigits(_ value: Int64, into storage: UnsafeMutableRawBufferPointer) -> Int {
-        var magnitude = value.magnitude
-        var digits = 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            digits += 1
-        }
-        let sign = value < 0 ? 1 : 0
-        if sign == 1 { storage[0] = UInt8(ascii: "-") }
-        var index = sign + digits
-        repeat {
-            index -= 1
-            storage[index] = UInt8(truncatingIfNeeded: magnitude % 10) &+ UInt8(ascii: "0")
-            magnitude /= 10
-        } while magnitude != 0
-        return sign + digits
+        RESPDecimalWriting.write(value, into: storage)
     }
 }

@@ -332,7 +332,7 @@ enum StringCommands {
                 return nil
             }
             result = sum
-            return RedisNumber.write(sum, into: scratch)
+            return RESPDecimalWriting.write(sum, into: scratch)
         }
         if let failure { throw failure }
         context.replyInteger(Int(result))
