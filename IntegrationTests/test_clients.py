@@ -128,3 +128,37 @@ def test_many_clients_share_one_keyspace(roost):
     assert clients[-1].mget([f"own:{i}" for i in range(20)]) == [str(i).encode() for i in range(20)]
     for c in clients:
         c.close()
+
+
+def _commandstats(client: redis.Redis) -> dict:
+    return {name: stats for name, stats in client.info("commandstats").items()}
+
+
+def test_commandstats_count_every_pipelined_call_seen_from_another_client(roost):
+    # Consecutive calls of one command are counted locally and published at the end of the read batch: another
+    # connection must still see every call, including a failed one. (redis-py sends INCR as INCRBY.)
+    worker = redis.Redis(port=roost.port)
+    observer = redis.Redis(port=roost.port)
+    observer.config_resetstat()
+    pipe = worker.pipeline(transaction=False)
+    for i in range(40):
+        pipe.set(f"cs:{i}", i)
+    for i in range(25):
+        pipe.get(f"cs:{i}")
+    pipe.incr("cs:0")
+    pipe.incr("cs:missing-number")
+    pipe.execute()
+    stats = _commandstats(observer)
+    assert stats["cmdstat_set"]["calls"] == 40
+    assert stats["cmdstat_get"]["calls"] == 25
+    assert stats["cmdstat_incrby"]["calls"] == 2
+    bad = redis.Redis(port=roost.port)
+    bad.set("cs:text", "abc")
+    try:
+        bad.incr("cs:text")
+    except redis.ResponseError:
+        pass
+    stats = _commandstats(observer)
+    assert stats["cmdstat_incrby"]["calls"] == 3
+    assert stats["cmdstat_incrby"]["failed_calls"] == 1
+    assert int(observer.info("stats")["total_commands_processed"]) >= 40 + 25 + 3 + 1

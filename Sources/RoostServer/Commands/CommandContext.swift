@@ -33,6 +33,18 @@ public struct CommandContext {
     var lastCommand: Unmanaged<Command>?
     /// The monotonic clock (microseconds) when the previous command of this batch finished.
     var tick: Int64 = 0
+    /// Counts not yet added to the shared statistics (see ``Dispatcher/flushStatistics(_:)``).
+    var pendingStatistics = PendingStatistics()
+
+    /// Statistics gathered during a batch: commands processed, and the calls of the latest command.
+    struct PendingStatistics {
+        var processed = 0
+        /// Unretained: the server's command table owns it.
+        var command: Unmanaged<Command>?
+        var calls = 0
+        var microseconds = 0
+        var failed = 0
+    }
 
     init(server: ServerState, session: ClientSession, out: ByteBuffer, authenticated: Bool) {
         self.server = server

@@ -9,10 +9,11 @@ public final class CommandStatistics: Sendable {
 
     init() {}
 
-    func recordCall(microseconds elapsed: Int, failed: Bool) {
-        calls.add(1, ordering: .relaxed)
+    /// Adds `count` calls that took `elapsed` microseconds in all, `failed` of them with an error reply.
+    func recordCalls(_ count: Int, microseconds elapsed: Int, failed: Int) {
+        calls.add(count, ordering: .relaxed)
         microseconds.add(elapsed, ordering: .relaxed)
-        if failed { failedCalls.add(1, ordering: .relaxed) }
+        if failed > 0 { failedCalls.add(failed, ordering: .relaxed) }
     }
 
     func recordRejection() {

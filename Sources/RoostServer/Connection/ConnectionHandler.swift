@@ -157,6 +157,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard var buffer = inbound else { return }
         inbound = nil  // hold the only reference while parsing, so slices do not force a copy on the next append
         defer {
+            Dispatcher.flushStatistics(&commandContext)  // however the batch ended, so INFO sees its commands
             commandContext.arguments.removeAll(keepingCapacity: true)
             if buffer.readableBytes > 0 {
                 buffer.discardReadBytes()
