@@ -18,11 +18,13 @@ let package = Package(
         .executable(name: "roost-sim", targets: ["roost-sim"]),
         .library(name: "RoostCluster", targets: ["RoostCluster"]),
         .executable(name: "roost-cluster-sim", targets: ["roost-cluster-sim"]),
+        .executable(name: "roost", targets: ["roost"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .target(
@@ -68,6 +70,17 @@ let package = Package(
             dependencies: ["RoostCluster", "RoostClusterSimulation"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "RoostAdmin",
+            dependencies: ["RoostProtocol", "RoostCluster", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "roost",
+            dependencies: ["RoostAdmin", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "RoostAdminTests", dependencies: ["RoostAdmin"]),
         .testTarget(name: "RoostCoreTests", dependencies: ["RoostCore"]),
         .testTarget(
             name: "RoostProtocolTests",
