@@ -34,6 +34,18 @@ def roostd_path() -> str:
     return str(REPO / ".build" / "debug" / "roostd")
 
 
+def roost_cli_path() -> str:
+    """The `roost` admin CLI: $ROOST_CLI, else the one next to the server under test (scripts/test builds both
+    into `swift build --show-bin-path`), else .build/debug/roost."""
+    env = os.environ.get("ROOST_CLI")
+    if env:
+        return env
+    beside = Path(roostd_path()).parent / "roost"
+    if beside.exists():
+        return str(beside)
+    return str(REPO / ".build" / "debug" / "roost")
+
+
 def redis_server_path() -> str:
     return os.environ.get("REDIS_SERVER", shutil.which("redis-server") or "/usr/bin/redis-server")
 
