@@ -73,7 +73,10 @@ public struct ClusterAdmin {
             output("M: \(ids[index]) \(endpoint)")
             output("   slots:[\(ClusterPlan.describe([plan[index]]))] (\(plan[index].count) slots) master")
         }
-        guard confirm("Can I set the above configuration? (type 'yes' to accept): ") else { return false }
+        guard confirm("Can I set the above configuration? (type 'yes' to accept): ") else {
+            output("Aborted: nothing was changed.")
+            return false
+        }
 
         output(">>> Assigning slots and config epochs")
         for (index, client) in clients.enumerated() {
