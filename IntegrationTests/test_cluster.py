@@ -1,6 +1,6 @@
 """Cluster mode: three real nodes created by `redis-cli --cluster create`, driven by redis-cli and redis-py's
 RedisCluster; a node killed with SIGKILL is failed by the others and rejoins as itself; garbage on the bus port
-does no harm.
+does no harm; the bus port's connection cap and frame timeout bound what stray connections can hold.
 
 Every node gets its client port and its bus port (`--cluster-port`) from the free-port helper, since the default
 bus port (port + 10000) may not exist for an ephemeral port."""
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import socket
 import subprocess
@@ -215,7 +216,7 @@ def test_garbage_on_the_bus_port_does_no_harm(cluster3):
                 assert s.recv(16) == b""  # the node closes the link and sends nothing
             except ConnectionResetError:
                 pass
-    # A connection that sends half a frame and stalls holds only its own buffer.
+    # A connection that sends half a frame and stalls holds only its own buffer, until the frame timeout closes it.
     stalled = socket.create_connection(("127.0.0.1", node.bus_port), timeout=5)
     stalled.sendall(b"RBUS\x01\x01\x00\x00\x00\x00\x10\x00")
     assert redis_cli(node.port, "ping").stdout.strip() == "PONG"
@@ -229,6 +230,124 @@ def test_garbage_on_the_bus_port_does_no_harm(cluster3):
     stalled.close()
     if not target_is_redis():
         assert "bad frame" in node.log(1 << 20)
+
+
+# Roost's limits on inbound bus connections (BusInboundLimits): 2 per known node + 32, and a complete frame within
+# the node timeout (clamped to 1...5 s) of the connection opening or of a frame's first byte. Redis has neither.
+BUS_CONNECTIONS_PER_NODE = 2
+BUS_CONNECTION_HEADROOM = 32
+BUS_FRAME_TIMEOUT = min(max(NODE_TIMEOUT_MS, 1000), 5000) / 1000
+roost_only = pytest.mark.skipif(target_is_redis(), reason="Roost's own bus limits")
+
+
+def open_bus_connections(node, count, payload=b""):
+    sockets = []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", node.bus_port), timeout=5)
+        if payload:
+            try:
+                s.sendall(payload)
+            except OSError:  # refused and closed before the payload went out
+                pass
+        sockets.append(s)
+    return sockets
+
+
+def closed_by_peer(sockets, wait):
+    """The sockets the node has closed within `wait` seconds (each reads EOF or a reset)."""
+    closed, pending, deadline = set(), list(sockets), time.monotonic() + wait
+    while pending and time.monotonic() < deadline:
+        readable, _, _ = select.select(pending, [], [], max(0.0, deadline - time.monotonic()))
+        for s in readable:
+            try:
+                data = s.recv(1 << 16)
+            except OSError:
+                data = b""
+            if data == b"":
+                closed.add(s)
+                pending.remove(s)
+    return closed
+
+
+def no_failures(nodes):
+    flags = [f for n in nodes for _, fl, _ in cluster_nodes(n.port).values() for f in fl]
+    return "fail" not in flags and "fail?" not in flags
+
+
+@roost_only
+@pytest.mark.time_limit(90)
+def test_bus_connections_over_the_cap_are_closed_and_the_cluster_stays_healthy(cluster3):
+    node = cluster3[0]
+    cap = BUS_CONNECTIONS_PER_NODE * len(cluster3) + BUS_CONNECTION_HEADROOM
+    sockets = open_bus_connections(node, 3 * cap)
+    try:
+        # The peers hold two inbound links, so at most cap - 2 of ours are admitted; the rest are closed at once.
+        closed = closed_by_peer(sockets, BUS_FRAME_TIMEOUT / 2)
+        admitted = len(sockets) - len(closed)
+        assert 0 < admitted <= cap - 2, (admitted, cap)
+        assert redis_cli(node.port, "ping").stdout.strip() == "PONG"
+        assert redis_cli(node.port, "cluster", "info").stdout.startswith("cluster_state:ok")
+        # The admitted ones sent no frame, so they are closed after the frame timeout, freeing their places.
+        assert len(closed_by_peer([s for s in sockets if s not in closed], BUS_FRAME_TIMEOUT + 2)) == admitted
+    finally:
+        for s in sockets:
+            s.close()
+    assert node.alive()
+    time.sleep(NODE_TIMEOUT_MS / 1000)
+    assert wait_until(lambda: no_failures(cluster3), 10), [cluster_nodes(n.port) for n in cluster3]
+    assert all(redis_cli(n.port, "cluster", "info").stdout.startswith("cluster_state:ok") for n in cluster3)
+    ok, output = check_ok(node.port)
+    assert ok, output
+    log = node.log(1 << 20)
+    assert "too many open" in log
+    # Refusals are logged within a budget (10 lines a minute), not once per connection.
+    assert log.count("Refusing a cluster bus connection") <= 10
+
+
+@roost_only
+@pytest.mark.time_limit(60)
+def test_a_stalled_or_trickling_half_frame_is_closed_within_the_frame_timeout(start_roost, tmp_path):
+    node = start_node(start_roost, tmp_path / "nodes.conf")
+    header = b"RBUS\x01\x01\x00\x00\x00\x00\x10\x00"  # a ping frame of 4,096 bytes
+    started = time.monotonic()
+    stalled = open_bus_connections(node, 1, header + bytes(100))[0]
+    trickling = open_bus_connections(node, 1, header)[0]
+    for _ in range(int(BUS_FRAME_TIMEOUT / 0.25) + 8):
+        if closed_by_peer([stalled, trickling], 0.25) == {stalled, trickling}:
+            break
+        try:
+            trickling.send(b"\x00")  # one byte at a time never completes the frame in time
+        except OSError:
+            pass
+    elapsed = time.monotonic() - started
+    assert closed_by_peer([stalled, trickling], 0.5) == {stalled, trickling}
+    assert BUS_FRAME_TIMEOUT - 0.5 <= elapsed <= BUS_FRAME_TIMEOUT + 1.5, elapsed
+    stalled.close()
+    trickling.close()
+    assert redis_cli(node.port, "ping").stdout.strip() == "PONG"
+    assert "no complete frame in time" in node.log(1 << 20)
+
+
+@roost_only
+@pytest.mark.time_limit(60)
+def test_rss_stays_flat_while_200_connections_send_partial_large_frames(start_roost, tmp_path):
+    node = start_node(start_roost, tmp_path / "nodes.conf")
+    # Warm up: the event loops' read buffers and the first connections' allocations.
+    for s in open_bus_connections(node, 40, b"RBUS\x01\x01\x00\x00\x00\x04\x00\x00" + bytes(32 * 1024)):
+        s.close()
+    time.sleep(0.5)
+    before = node.rss_kib()
+    # Each announces a frame of 256 KiB (the most the decoder accepts) and sends 32 KiB of it.
+    sockets = open_bus_connections(node, 200, b"RBUS\x01\x01\x00\x00\x00\x04\x00\x00" + bytes(32 * 1024))
+    try:
+        time.sleep(0.5)
+        grown = node.rss_kib() - before
+        assert redis_cli(node.port, "ping").stdout.strip() == "PONG"
+        assert grown < 4 * 1024, f"RSS grew by {grown} KiB"
+    finally:
+        for s in sockets:
+            s.close()
+    assert node.alive()
 
 
 @pytest.mark.time_limit(30)

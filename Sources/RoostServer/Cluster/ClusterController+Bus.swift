@@ -19,11 +19,16 @@ struct BusState: Sendable {
     var inbound: [ObjectIdentifier: (channel: any Channel, since: Int64)] = [:]
     var timer: (deadline: Int64, task: Scheduled<Void>)?
     var stopped = false
+    /// Shared by every inbound link, so a flood of refused connections or bad frames logs a few lines a minute.
+    var refusalLog = BusInboundLimits.LogBudget()
 }
 
 extension ClusterController {
     /// Frames that may queue on a link that is still connecting; more are dropped (the protocol tolerates loss).
     static let maximumPendingFrames = 256
+
+    /// The limits on inbound bus connections, from the node timeout.
+    var inboundLimits: BusInboundLimits { BusInboundLimits(nodeTimeout: settings.nodeTimeout) }
 
     /// Starts the bus on `loop`: announces the node's address, listens on `busPort` at each of `hosts`, and starts
     /// the state machine's clock.
@@ -208,15 +213,43 @@ extension ClusterController {
 
     // MARK: Inbound
 
-    func inboundOpened(_ channel: any Channel) {
+    /// Registers a new inbound connection, or returns `false` (and registers nothing) when the node already has
+    /// as many as ``inboundLimits`` allow for the nodes it knows.
+    func inboundOpened(_ channel: any Channel) -> Bool {
         let now = clock()
-        bus.withLock { $0.inbound[ObjectIdentifier(channel)] = (channel, now) }
+        let knownNodes = read { $0.topology.nodes.count }
+        let limits = inboundLimits
+        let admitted = bus.withLock { state in
+            guard !state.stopped, limits.admits(open: state.inbound.count, knownNodes: knownNodes) else {
+                return false
+            }
+            state.inbound[ObjectIdentifier(channel)] = (channel, now)
+            return true
+        }
+        guard admitted else {
+            logBusRefusal(
+                "Refusing a cluster bus connection: too many open", channel: channel,
+                metadata: ["limit": "\(limits.maximumConnections(knownNodes: knownNodes))"])
+            return false
+        }
         if read({ $0.topology.myselfNode.ip.isEmpty }), let local = channel.localAddress?.ipAddress {
             update { gossip, _, _ in
                 let me = gossip.topology.myselfNode
                 gossip.announce(ip: local, port: me.port, busPort: me.busPort)
             }
         }
+        return true
+    }
+
+    /// Logs why an inbound bus connection was refused or closed, within the shared budget: a flood of them logs
+    /// a few lines a minute, each saying how many were left out before it.
+    func logBusRefusal(_ message: Logger.Message, channel: any Channel, metadata: Logger.Metadata = [:]) {
+        let now = clock()
+        guard let suppressed = bus.withLock({ $0.refusalLog.take(now: now) }) else { return }
+        var metadata = metadata
+        metadata["peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
+        if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
+        logger.notice(message, metadata: metadata)
     }
 
     func inboundClosed(_ channel: any Channel) {
@@ -236,61 +269,6 @@ extension ClusterController {
             }
             return result
         }
-    }
-}
-
-/// Reads length-prefixed bus frames from a peer's connection and hands each message to the controller. A frame
-/// the decoder refuses closes the connection: after a bad frame the stream is out of step, and a peer sending
-/// garbage gets nothing else.
-final class BusInboundHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let controller: ClusterController
-    private var buffer: ByteBuffer?
-    private var closed = false
-
-    init(controller: ClusterController) {
-        self.controller = controller
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        controller.inboundOpened(context.channel)
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        controller.inboundClosed(context.channel)
-        context.fireChannelInactive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closed else { return }
-        var incoming = unwrapInboundIn(data)
-        if buffer == nil || buffer!.readableBytes == 0 {
-            buffer = incoming
-        } else {
-            buffer!.writeBuffer(&incoming)
-        }
-        let source = context.channel.remoteAddress?.ipAddress ?? ""
-        do {
-            while var pending = buffer, let message = try BusFrame.decode(&pending) {
-                buffer = pending
-                controller.receive(message, from: source)
-            }
-        } catch {
-            controller.logger.notice(
-                "Closing a cluster bus link that sent a bad frame",
-                metadata: ["peer": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "error": "\(error)"])
-            closed = true
-            buffer = nil
-            context.close(promise: nil)
-            return
-        }
-        if let readable = buffer?.readableBytes, readable == 0 { buffer = nil } else { buffer?.discardReadBytes() }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 }
 
