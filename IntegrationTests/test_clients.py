@@ -162,3 +162,27 @@ def test_commandstats_count_every_pipelined_call_seen_from_another_client(roost)
     assert stats["cmdstat_incrby"]["calls"] == 3
     assert stats["cmdstat_incrby"]["failed_calls"] == 1
     assert int(observer.info("stats")["total_commands_processed"]) >= 40 + 25 + 3 + 1
+
+
+def test_statistics_read_in_the_same_pipeline_include_the_commands_before(roost):
+    # Counts are published before a different command runs and by INFO itself, so INFO and CONFIG RESETSTAT late
+    # in a pipeline see (or reset) everything sent before them, as in Redis.
+    from resp import RespConnection
+    conn = RespConnection("127.0.0.1", roost.port)
+    replies = conn.pipeline([
+        ("CONFIG", "RESETSTAT"),
+        ("SET", "ps:a", "1"),
+        ("GET", "ps:a"),
+        ("GET", "ps:a"),
+        ("INFO", "commandstats"),
+        ("INFO", "commandstats"),
+        ("CONFIG", "RESETSTAT"),
+        ("GET", "ps:a"),
+        ("INFO", "commandstats"),
+    ])
+    first, second, after_reset = (replies[4].value.decode(), replies[5].value.decode(), replies[8].value.decode())
+    assert "cmdstat_get:calls=2," in first and "cmdstat_set:calls=1," in first
+    assert "cmdstat_info" not in first
+    assert "cmdstat_info:calls=1," in second
+    assert "cmdstat_set" not in after_reset and "cmdstat_get:calls=1," in after_reset
+    conn.close()

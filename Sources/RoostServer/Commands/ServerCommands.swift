@@ -75,6 +75,7 @@ enum ServerCommands {
     }
 
     static func info(_ context: inout CommandContext) throws(CommandError) {
+        Dispatcher.flushStatistics(&context)  // this connection's own counts so far, e.g. an earlier INFO
         var sections: [String] = []
         for index in 1..<max(context.count, 1) { sections.append(context.string(index).lowercased()) }
         let text = InfoReport(server: context.server, session: context.session).render(sections: sections)

@@ -19,21 +19,23 @@ enum Dispatcher {
     /// the connection flushes at the end of every read batch, so `INFO` sees them within microseconds.
     static func flushStatistics(_ context: inout CommandContext) {
         let pending = context.pendingStatistics
-        guard pending.processed > 0 || pending.command != nil else { return }
+        guard pending.processed > 0 || pending.calls > 0 else { return }
         if pending.processed > 0 {
             context.server.statistics.commandsProcessed.add(pending.processed, ordering: .relaxed)
         }
-        if let command = pending.command {
+        if pending.calls > 0, let command = pending.command {
             command._withUnsafeGuaranteedRef {
                 $0.statistics.recordCalls(pending.calls, microseconds: pending.microseconds, failed: pending.failed)
             }
         }
+        // The counts start again; the command stays, so a command that flushes while it runs (INFO) is still
+        // counted when it finishes.
         context.pendingStatistics = CommandContext.PendingStatistics()
+        context.pendingStatistics.command = pending.command
     }
 
     /// Runs one parsed command (after ``beginBatch(_:)`` for its batch).
     static func execute(_ context: inout CommandContext) {
-        context.pendingStatistics.processed += 1
         guard let found = context.server.commands.find(context.arguments[0]) else {
             reject(&context, unknownCommandError(context))
             return
@@ -99,6 +101,13 @@ enum Dispatcher {
             reject(&context, CommandError("ERR command '\(command.fullName)' is not implemented"))
             return
         }
+        // Counts of an earlier, different command are published before this one runs, so a command that reads
+        // the statistics (INFO, CONFIG RESETSTAT) sees every command before it, as in Redis.
+        let reference = Unmanaged.passUnretained(command)
+        if context.pendingStatistics.command?.toOpaque() != reference.toOpaque() {
+            flushStatistics(&context)
+            context.pendingStatistics.command = reference
+        }
         var failed = false
         do {
             try handler(&context)
@@ -110,11 +119,7 @@ enum Dispatcher {
         let finished = Clock.monotonicMicroseconds()
         let elapsed = Int(finished - context.tick)
         context.tick = finished
-        let reference = Unmanaged.passUnretained(command)
-        if context.pendingStatistics.command?.toOpaque() != reference.toOpaque() {
-            flushStatistics(&context)
-            context.pendingStatistics.command = reference
-        }
+        context.pendingStatistics.processed += 1
         context.pendingStatistics.calls += 1
         context.pendingStatistics.microseconds += elapsed
         if failed { context.pendingStatistics.failed += 1 }
@@ -122,6 +127,7 @@ enum Dispatcher {
     }
 
     private static func reject(_ context: inout CommandContext, _ error: CommandError) {
+        context.pendingStatistics.processed += 1
         context.server.statistics.errorReplies.add(1, ordering: .relaxed)
         context.out.writeRESPError(error.message)
     }
