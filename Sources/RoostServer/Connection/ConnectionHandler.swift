@@ -116,14 +116,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         if let coalescer, !closing {
             // Hand the replies to the channel now; the flush (the `write` system call) waits for the end of the
             // loop's turn, when every ready connection has been served (see FlushCoalescer).
-            if commandContext != nil, commandContext.out.readableBytes > 0 {
-                server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
-                context.write(wrapOutboundOut(commandContext.out), promise: nil)
-                commandContext.out.moveReaderIndex(to: commandContext.out.writerIndex)
-                if !flushQueued {
-                    flushQueued = true
-                    coalescer.flushAtEndOfTurn(self)
-                }
+            if writeReplies(context: context), !flushQueued {
+                flushQueued = true
+                coalescer.flushAtEndOfTurn(self)
             }
         } else {
             flushReplies(context: context)
@@ -235,13 +230,17 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Writes and flushes the replies now, together with any written earlier whose flush is still queued on the
     /// coalescer (before a close, which would otherwise discard them).
     private func flushReplies(context: ChannelHandlerContext) {
-        guard commandContext != nil, commandContext.out.readableBytes > 0 else {
-            if flushQueued { context.flush() }
-            return
-        }
+        if writeReplies(context: context) || flushQueued { context.flush() }
+    }
+
+    /// Hands the pending replies to the channel without flushing and marks them read (the buffer is cleared at the
+    /// next read, once the channel has released it). Returns whether there were any.
+    private func writeReplies(context: ChannelHandlerContext) -> Bool {
+        guard commandContext != nil, commandContext.out.readableBytes > 0 else { return false }
         server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
-        context.writeAndFlush(wrapOutboundOut(commandContext.out), promise: nil)
+        context.write(wrapOutboundOut(commandContext.out), promise: nil)
         commandContext.out.moveReaderIndex(to: commandContext.out.writerIndex)
+        return true
     }
 }
 

@@ -15,6 +15,8 @@ import NIOCore
 final class FlushCoalescer: @unchecked Sendable {
     private let eventLoop: any EventLoop
     private var pending: [ConnectionHandler] = []
+    /// The previous turn's list, emptied and kept so that swapping the two allocates nothing in steady state.
+    private var flushing: [ConnectionHandler] = []
     private var scheduled = false
 
     init(eventLoop: any EventLoop) {
@@ -35,11 +37,9 @@ final class FlushCoalescer: @unchecked Sendable {
 
     private func flushPending() {
         scheduled = false
-        var handlers = pending
-        pending.removeAll(keepingCapacity: true)
-        for handler in handlers { handler.flushDeferred() }
-        handlers.removeAll()
-        if pending.isEmpty, pending.capacity > 1024 { pending = [] }
+        swap(&pending, &flushing)  // a flush that queues another connection appends to the fresh list
+        for handler in flushing { handler.flushDeferred() }
+        flushing.removeAll(keepingCapacity: flushing.capacity <= 1024)
     }
 }
 
