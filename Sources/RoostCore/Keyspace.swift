@@ -102,6 +102,13 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public var trimRequested = false
     /// Whether compaction records slot moves for ``takeSlotMoves()`` (set it when something indexes by slot).
     public var tracksSlotMoves = false
+    /// Whether every change to a key (write, delete, expiry, eviction) is recorded for ``takeChanges()``: a
+    /// replication primary turns it on and ships the changed keys' new states to its replicas.
+    public var recordsChanges = false
+    /// Keys changed since the last ``takeChanges()`` (only while ``recordsChanges``).
+    var changedKeys: [[UInt8]] = []
+    /// ``removeAll()`` ran since the last ``takeChanges()`` (only while ``recordsChanges``).
+    var changedAll = false
     /// The eviction policy, told about every insert, hit, resize, removal and slot move (see
     /// ``configureEviction(_:maxMemory:sampling:)``).
     public internal(set) var eviction = EvictionState(.noEviction, capacity: Int.max)
@@ -360,6 +367,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
 
     /// Removes every key. Statistics are kept.
     public mutating func removeAll() {
+        if recordsChanges {
+            changedAll = true
+            changedKeys.removeAll()
+        }
         for index in 0..<slots.highWater {
             if let record = slots[Int32(index)].record { SystemAllocator.free(record) }
         }
@@ -383,6 +394,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         now: Int64
     ) {
         let old = record(index)
+        if recordsChanges { changedKeys.append(Array(old.key)) }
         let oldValueCount = old.valueCount
         let hadExpiry = old.hasExpiry
         let (new, footprintChange) = old.replacing(
@@ -406,6 +418,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         encoding: Entry.StringEncoding,
         now: Int64
     ) {
+        if recordsChanges { changedKeys.append(Array(key)) }
         let (record, footprint) = EntryRecord.make(
             key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now))
         let index = slots.take()
@@ -443,6 +456,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             slots[previous].next = next
         }
         let record = record(index)
+        if recordsChanges { changedKeys.append(Array(record.key)) }
         count -= 1
         payloadBytes -= record.keyCount + record.valueCount
         if record.hasExpiry { volatileCount -= 1 }
