@@ -30,7 +30,9 @@ public final class RoostServer: Service, Sendable {
             self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
             self.ownsGroup = true
         }
-        state.eventLoopCount.store(Array(self.group.makeIterator()).count, ordering: .relaxed)
+        let loops = Array(self.group.makeIterator())
+        state.eventLoopCount.store(loops.count, ordering: .relaxed)
+        state.eventLoops.withLock { $0 = loops }
     }
 
     /// The bound TCP ports, once listening (useful with `port 0`).

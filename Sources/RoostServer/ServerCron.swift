@@ -19,6 +19,7 @@ enum ServerCron {
             baseSlices: max(1, buckets / max(1, hz) / bucketsPerSlice)
         )
         expire(state, cycle, on: eventLoop)
+        replicationCron(state)
         closeIdleClients(state)
         returnFreeMemoryIfAsked(state)
     }
@@ -52,6 +53,24 @@ enum ServerCron {
         // lets the loop poll its sockets first.
         let next = cycle
         eventLoop.scheduleTask(in: .microseconds(50)) { expire(state, next, on: eventLoop) }
+    }
+
+    /// Ships what expiry removed to replicas, pings idle replicas (`repl-ping-replica-period`), and closes replicas
+    /// beyond their output buffer limit.
+    static func replicationCron(_ state: ServerState) {
+        let replication = state.replication
+        guard replication.recording.load(ordering: .relaxed) else { return }
+        replication.propagate(state)
+        let config = state.currentConfiguration
+        replication.enforceOutputLimit(config.outputBufferLimits.replica.hard)
+        let now = Clock.wallMilliseconds()
+        let period = Int64(config.replPingReplicaPeriod) * 1000
+        let due = replication.state.withLock { replicationState -> Bool in
+            guard !replicationState.feeds.isEmpty, now - replicationState.lastPing >= period else { return false }
+            replicationState.lastPing = now
+            return true
+        }
+        if due { replication.appendCommand(["PING"]) }
     }
 
     /// Returns freed heap pages to the system outside the keyspace lock, so that clients are not stalled by it.

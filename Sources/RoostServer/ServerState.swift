@@ -1,4 +1,5 @@
 public import Logging
+import NIOCore
 public import RoostCore
 public import Synchronization
 
@@ -37,6 +38,11 @@ public final class ServerState: Sendable {
     let eventLoopCount = Atomic<Int>(0)
     /// Cluster mode's state; `nil` unless `cluster-enabled yes` (then every keyed command is routed by slot).
     let cluster: ClusterController?
+    /// The replication role, stream and backlog.
+    let replication: Replication
+    /// The event loops serving clients, set when the server starts (a manual failover waits for each to finish its
+    /// current batch).
+    let eventLoops = Mutex<[any EventLoop]>([])
 
     /// Creates the state for a server with `configuration`.
     public init(
@@ -58,6 +64,7 @@ public final class ServerState: Sendable {
         self.cluster =
             configuration.clusterEnabled
             ? ClusterController(configuration: configuration, logger: logger, clock: self.clock) : nil
+        self.replication = Replication(logger: logger)
         self.startedAt = Clock.wallMilliseconds()
         var generator = SystemRandomNumberGenerator()
         self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &generator)! })

@@ -26,8 +26,18 @@ public struct CommandContext {
     public var now: Int64 = 0
     /// Cluster mode: the client sent `ASKING`, so the next command may use a slot this node is importing.
     public var asking = false
-    /// Cluster mode: `READONLY` was sent (reads may be served by a replica; Roost has no replicas yet).
+    /// Cluster mode: `READONLY` was sent, so a replica serves reads of its primary's slots.
     public var readOnly = false
+    /// The connection is a replica's link to its primary, applying the replication stream: no cluster routing,
+    /// memory limit or read-only check applies.
+    var fromPrimary = false
+    /// Set by a handler that cannot answer yet (`WAIT`, a write during a failover pause): the connection stops
+    /// executing its pipeline until the future completes, then replies or runs the command again.
+    var blocked: EventLoopFuture<BlockedOutcome>?
+    /// `REPLCONF listening-port`, for `INFO replication` and `ROLE`.
+    var replicaListeningPort = 0
+    /// The connection sent `PSYNC`: it is a replica's stream now.
+    var isReplicationFeed = false
     /// The last command executed, published to `CLIENT LIST` once per read batch (unretained: the server's command
     /// table owns it).
     var lastCommand: Unmanaged<Command>?

@@ -24,7 +24,7 @@ public struct CommandTable: Sendable {
     public static var standard: CommandTable {
         CommandTable(
             ConnectionCommands.all + StringCommands.all + KeyCommands.all + ServerCommands.all
-                + ClientCommands.all + IntrospectionCommands.all + ClusterCommands.all
+                + ClientCommands.all + IntrospectionCommands.all + ClusterCommands.all + ReplicationCommands.all
         )
     }
 

@@ -43,11 +43,7 @@ struct InfoReport {
                 ("aof_enabled", "0"), ("aof_rewrite_in_progress", "0"),
             ]
         case "stats": statsFields()
-        case "replication":
-            [
-                ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
-                ("master_replid", server.runID), ("master_repl_offset", "0"),
-            ]
+        case "replication": replicationFields()
         case "cpu": cpuFields()
         case "errorstats": []
         case "cluster": [("cluster_enabled", server.cluster == nil ? "0" : "1")]
@@ -55,6 +51,54 @@ struct InfoReport {
         case "commandstats": commandFields()
         default: []
         }
+    }
+
+    /// Redis's `INFO replication` fields (`slave` wording included, as tools parse it).
+    private func replicationFields() -> [(String, String)] {
+        let state = server.replication.state.withLock { $0 }
+        let now = server.clock()
+        var fields: [(String, String)] = []
+        switch state.role {
+        case .primary:
+            fields.append(("role", "master"))
+            let feeds = state.feeds.values.sorted { $0.address < $1.address }
+            fields.append(("connected_slaves", "\(feeds.count)"))
+            for (index, feed) in feeds.enumerated() {
+                let lag = max(0, (now - feed.ackTime) / 1000)
+                fields.append(
+                    (
+                        "slave\(index)",
+                        "ip=\(feed.ip),port=\(feed.listeningPort),state=\(feed.online ? "online" : "wait_bgsave"),"
+                            + "offset=\(feed.ackOffset),lag=\(lag)"
+                    ))
+            }
+        case .replica(let host, let port):
+            let up = state.linkState == .connected
+            fields += [
+                ("role", "slave"), ("master_host", host), ("master_port", "\(port)"),
+                ("master_link_status", up ? "up" : "down"),
+                (
+                    "master_last_io_seconds_ago",
+                    state.lastPrimaryIO == 0 ? "-1" : "\((now - state.lastPrimaryIO) / 1000)"
+                ),
+                ("master_sync_in_progress", state.linkState == .sync ? "1" : "0"),
+                ("slave_read_repl_offset", "\(state.offset)"), ("slave_repl_offset", "\(state.offset)"),
+                ("slave_priority", "100"), ("slave_read_only", "1"), ("replica_announced", "1"),
+                ("connected_slaves", "0"),
+            ]
+            if !up { fields.append(("master_link_down_since_seconds", "-1")) }
+        }
+        let backlog = state.backlog
+        fields += [
+            ("master_failover_state", "no-failover"),
+            ("master_replid", state.replicationID), ("master_replid2", state.replicationID2),
+            ("master_repl_offset", "\(state.offset)"), ("second_repl_offset", "\(state.secondOffset)"),
+            ("repl_backlog_active", backlog == nil ? "0" : "1"),
+            ("repl_backlog_size", "\(backlog?.capacity ?? server.currentConfiguration.replBacklogSize)"),
+            ("repl_backlog_first_byte_offset", "\(backlog.map { $0.firstOffset + 1 } ?? 0)"),
+            ("repl_backlog_histlen", "\(backlog?.count ?? 0)"),
+        ]
+        return fields
     }
 
     private func serverFields() -> [(String, String)] {

@@ -58,6 +58,10 @@ extension ServerConfiguration {
         .integer("cluster-port", \.clusterPort, range: 0...65535, mutable: false),
         .boolean("cluster-require-full-coverage", \.clusterRequireFullCoverage),
         .text("cluster-announce-ip", \.clusterAnnounceIP, mutable: false),
+        .memory("repl-backlog-size", \.replBacklogSize, range: 16 * 1024...Int.max),
+        .integer("repl-timeout", \.replTimeout, range: 1...int32Max),
+        .integer("repl-ping-replica-period", \.replPingReplicaPeriod, range: 1...int32Max),
+        .choice("enable-debug-command", \.enableDebugCommand, among: ["no", "yes", "local"], mutable: false),
     ]
 
     /// The directive called `name` (any case, canonical name or alias), if Roost knows it.

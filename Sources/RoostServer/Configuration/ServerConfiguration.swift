@@ -151,6 +151,20 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// or the address peers see it connect from. Fixed after start.
     public var clusterAnnounceIP: String = ""
 
+    /// `repl-backlog-size`: how many bytes of the replication stream a primary keeps, so that a replica that was
+    /// disconnected briefly resumes with a partial resync instead of a full one.
+    public var replBacklogSize: Int = 1 << 20
+
+    /// `repl-timeout`: seconds without traffic after which a replication link is considered dead and reconnected.
+    public var replTimeout: Int = 60
+
+    /// `repl-ping-replica-period`: seconds between the pings a primary sends down an idle replication stream.
+    public var replPingReplicaPeriod: Int = 10
+
+    /// `enable-debug-command`: whether `DEBUG` is accepted (`yes`), only from loopback (`local`), or not (`no`, the
+    /// default). Roost's `DEBUG` carries fault injection for tests (`DEBUG CLUSTER-PARTITION`).
+    public var enableDebugCommand: String = "no"
+
     /// A configuration with every directive at its default.
     public init() {}
 

@@ -26,6 +26,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked) private var limits = ConnectionLimits()
     private var closing = false
     private var registered = false
+    /// A command is blocked (``CommandContext/blocked``): input is buffered, not executed, until it resumes.
+    private var suspended = false
 
     private let coalescer: FlushCoalescer?
     /// Set while a flush is queued on the coalescer (replies already written to the channel, not yet flushed).
@@ -74,6 +76,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if registered, let id = commandContext?.session.id {
             _ = server.clients.withLock { $0.removeValue(forKey: id) }
+            if commandContext.isReplicationFeed { server.replication.detach(clientID: id) }
         }
         registered = false
         context.fireChannelInactive()
@@ -109,7 +112,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        processBuffered(context: context)
+        if !suspended { processBuffered(context: context) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -152,6 +155,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard var buffer = inbound else { return }
         inbound = nil  // hold the only reference while parsing, so slices do not force a copy on the next append
         defer {
+            // The batch's writes enter the replication stream before its replies leave (see Replication).
+            server.replication.propagate(server)
             Dispatcher.flushStatistics(&commandContext)  // however the batch ended, so INFO sees its commands
             commandContext.arguments.removeAll(keepingCapacity: true)
             if buffer.readableBytes > 0 {
@@ -188,6 +193,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             executed = true
             Dispatcher.execute(&commandContext)
+            if let blocked = commandContext.blocked {
+                suspend(on: blocked, arguments: commandContext.arguments)
+                break
+            }
             limits.request.authenticated = commandContext.authenticated
             if commandContext.closeAfterReply {
                 closing = true
@@ -196,6 +205,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return
             }
             if commandContext.out.readableBytes >= ConnectionHandler.replyFlushThreshold {
+                server.replication.propagate(server)
                 flushReplies(context: context)
                 if !context.channel.isWritable, exceedsOutputLimit(context) { return }
             }
@@ -210,6 +220,36 @@ final class ConnectionHandler: ChannelInboundHandler {
                 $0.respVersion = commandContext.respVersion.rawValue
                 if let last = commandContext.lastCommand { $0.lastCommand = last.takeUnretainedValue().fullName }
             }
+        }
+    }
+
+    /// Stops executing this connection's pipeline until `blocked` completes; then answers (or runs the command
+    /// again) and carries on with what arrived meanwhile.
+    private func suspend(on blocked: EventLoopFuture<BlockedOutcome>, arguments: [ByteBuffer]) {
+        commandContext.blocked = nil
+        suspended = true
+        blocked.whenComplete { [self] result in
+            suspended = false
+            guard let context = channelContext, !closing else { return }
+            Dispatcher.beginBatch(&commandContext)
+            switch result {
+            case .success(.integer(let value)):
+                commandContext.out.writeRESPInteger(value)
+            case .success(.retry):
+                commandContext.arguments = arguments
+                Dispatcher.execute(&commandContext)
+                commandContext.arguments.removeAll(keepingCapacity: true)
+                if let again = commandContext.blocked {
+                    suspend(on: again, arguments: arguments)
+                    flushReplies(context: context)
+                    return
+                }
+            case .failure:
+                commandContext.out.writeRESPError("ERR the command was interrupted")
+            }
+            server.replication.propagate(server)
+            processBuffered(context: context)
+            flushReplies(context: context)
         }
     }
 

@@ -80,11 +80,30 @@ enum Dispatcher {
             reject(&context, CommandError("NOAUTH Authentication required."))
             return
         }
+        if context.fromPrimary {
+            runHandler(command, &context)
+            return
+        }
         // Cluster mode: one load and one predictable branch when it is off.
         if let cluster = context.server.cluster, let error = ClusterRedirection.check(command, &context, cluster) {
             command.statistics.recordRejection()
             reject(&context, error)
             return
+        }
+        if command.flags.contains(.write) {
+            let replication = context.server.replication
+            if replication.isReplica.load(ordering: .relaxed) {
+                command.statistics.recordRejection()
+                reject(&context, CommandError("READONLY You can't write against a read only replica."))
+                return
+            }
+            if replication.writesPaused.load(ordering: .acquiring) {
+                // A manual failover is handing this primary's slots over: the write waits for the pause to end,
+                // then runs (or is redirected to the new primary).
+                let loop = context.session.channel.eventLoop
+                context.blocked = loop.scheduleTask(in: .milliseconds(10)) { BlockedOutcome.retry }.futureResult
+                return
+            }
         }
         if command.flags.contains(.write) || command.flags.contains(.denyOOM),
             context.server.memoryLimited.load(ordering: .relaxed)
@@ -97,6 +116,11 @@ enum Dispatcher {
                 return
             }
         }
+        runHandler(command, &context)
+    }
+
+    @inline(__always)
+    private static func runHandler(_ command: Command, _ context: inout CommandContext) {
         guard let handler = command.handler else {
             reject(&context, CommandError("ERR command '\(command.fullName)' is not implemented"))
             return
