@@ -86,6 +86,7 @@ public final class RoostServer: Service, Sendable {
         listening.withLock { $0 = channels }
         let ports = channels.compactMap { $0.localAddress?.port }
         state.boundPort.store(ports.first ?? config.port, ordering: .relaxed)
+        state.cluster?.attach(state, loop: group.next())
         ready.withLock { state in
             state.ports = ports
             for waiter in state.waiters { waiter.resume(returning: ports) }

@@ -122,7 +122,7 @@ extension ClusterController {
 
     /// Sends each message down the link to its receiver's address, connecting first if needed.
     func send(_ messages: [Gossip.Outgoing]) {
-        for message in messages where !message.ip.isEmpty && message.busPort > 0 {
+        for message in messages where !message.ip.isEmpty && message.busPort > 0 && !isPartitioned(message.to) {
             var frame = ByteBuffer()
             frame.writeBusFrame(message.message)
             send(frame, toHost: message.ip, port: message.busPort, node: message.to)

@@ -30,6 +30,10 @@ final class ClusterController: Sendable {
     private let routingSnapshot: Mutex<ClusterRouting>
     private let requireFullCoverage: Atomic<Bool>
     let bus = Mutex(BusState())
+    /// The server this controller steers (replication, the write pause); see ``attach(_:loop:)``.
+    let serverLink = Mutex(ClusterServerLink())
+    /// Nodes whose bus messages are dropped (`DEBUG CLUSTER-PARTITION`).
+    let partitioned = Mutex<Set<NodeID>>([])
 
     /// A controller for a node that knows only itself, with a fresh random ID, until ``load(path:)`` reads the
     /// config file.
@@ -80,12 +84,13 @@ final class ClusterController: Sendable {
     /// Applies a `CONFIG SET` of `cluster-require-full-coverage`.
     func setRequireFullCoverage(_ value: Bool) {
         guard requireFullCoverage.exchange(value, ordering: .relaxed) != value else { return }
-        core.withLock { publish($0.gossip.topology) }
+        core.withLock { publish($0.gossip) }
     }
 
-    private func publish(_ topology: ClusterTopology) {
+    private func publish(_ gossip: Gossip.Instance) {
         let snapshot = ClusterRouting(
-            topology: topology, requireFullCoverage: requireFullCoverage.load(ordering: .relaxed))
+            topology: gossip.topology, requireFullCoverage: requireFullCoverage.load(ordering: .relaxed),
+            awaitingTakeover: gossip.isAwaitingTakeover)
         routingSnapshot.withLock { $0 = snapshot }
     }
 
@@ -106,6 +111,7 @@ final class ClusterController: Sendable {
         }
         send(outgoing)
         rescheduleTick()
+        reconcile()
         return result
     }
 
@@ -117,7 +123,7 @@ final class ClusterController: Sendable {
     private func afterChange(_ core: inout Core) {
         guard core.gossip.configurationVersion != core.publishedVersion else { return }
         core.publishedVersion = core.gossip.configurationVersion
-        publish(core.gossip.topology)
+        publish(core.gossip)
         save(core)
     }
 
@@ -148,7 +154,7 @@ final class ClusterController: Sendable {
             }
             core.configPath = path
             core.publishedVersion = core.gossip.configurationVersion
-            publish(core.gossip.topology)
+            publish(core.gossip)
             try ClusterConfigFile.replace(path, with: core.gossip.topology.nodesFile)
         }
     }
@@ -168,7 +174,7 @@ final class ClusterController: Sendable {
                 lastVoteEpoch: hard ? 0 : core.gossip.topology.lastVoteEpoch)
             core.gossip = Self.instance(topology: topology, settings: settings, now: now)
             core.publishedVersion = core.gossip.configurationVersion
-            publish(topology)
+            publish(core.gossip)
             save(core)
         }
         closeLinks()
@@ -183,6 +189,7 @@ final class ClusterController: Sendable {
 
     /// One message arrived from `ip`.
     func receive(_ message: BusMessage, from ip: String) {
+        if isPartitioned(message.sender.id) { return }
         update { gossip, now, out in
             out += gossip.receive(message, from: ip, now: now)
         }
@@ -191,6 +198,9 @@ final class ClusterController: Sendable {
 
     /// The state machine's deadline passed.
     func tick() {
-        update { gossip, now, out in out += gossip.tick(now: now) }
+        update { gossip, now, out in
+            refreshReplicationOffset(&gossip)
+            out += gossip.tick(now: now)
+        }
     }
 }

@@ -24,7 +24,10 @@ enum ClusterRedirection {
         let now = context.now
         let arguments = context.arguments
         let server = context.server
-        let decision = routing.route(slot: slot, asking: asking, multipleKeys: keyCount > 1) {
+        let replicaRead = context.readOnly && command.flags.contains(.readonly)
+        let decision = routing.route(
+            slot: slot, asking: asking, multipleKeys: keyCount > 1, replicaRead: replicaRead
+        ) {
             var existing = 0
             var missing = 0
             server.keyspace.withLock { keyspace in

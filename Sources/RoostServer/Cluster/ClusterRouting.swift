@@ -13,21 +13,36 @@ final class ClusterRouting: Sendable {
     let endpoints: [NodeID: String]
     /// Redis's `cluster_state:ok`.
     let isOK: Bool
+    /// This node is a replica (of ``primary``, when known).
+    let isReplica: Bool
+    /// The primary this replica follows; with `READONLY`, its slots' reads are served here.
+    let primary: NodeID?
+    /// This node restarted empty and is handing its slots to a replica: it serves none of them meanwhile.
+    let awaitingTakeover: Bool
 
-    init(myself: NodeID, slots: SlotMap, endpoints: [NodeID: String], isOK: Bool) {
+    init(
+        myself: NodeID, slots: SlotMap, endpoints: [NodeID: String], isOK: Bool, isReplica: Bool = false,
+        primary: NodeID? = nil, awaitingTakeover: Bool = false
+    ) {
         self.myself = myself
         self.slots = slots
         self.endpoints = endpoints
         self.isOK = isOK
+        self.isReplica = isReplica
+        self.primary = primary
+        self.awaitingTakeover = awaitingTakeover
     }
 
     /// A snapshot of `topology`; `requireFullCoverage` is `cluster-require-full-coverage`.
-    convenience init(topology: ClusterTopology, requireFullCoverage: Bool) {
+    convenience init(topology: ClusterTopology, requireFullCoverage: Bool, awaitingTakeover: Bool = false) {
         var endpoints: [NodeID: String] = [:]
         for (id, node) in topology.nodes { endpoints[id] = "\(node.ip):\(node.port)" }
+        let me = topology.myselfNode
+        let isReplica = me.flags.contains(.replica)
         self.init(
             myself: topology.myself, slots: topology.slots, endpoints: endpoints,
-            isOK: Self.state(of: topology, requireFullCoverage: requireFullCoverage))
+            isOK: Self.state(of: topology, requireFullCoverage: requireFullCoverage), isReplica: isReplica,
+            primary: isReplica ? me.primaryID : nil, awaitingTakeover: awaitingTakeover)
     }
 
     /// Redis's `clusterUpdateState`: the cluster is down when full coverage is required and a slot is unassigned
@@ -88,10 +103,17 @@ final class ClusterRouting: Sendable {
     ///   - asking: the client sent `ASKING` just before (or the command is `ASKING`-flagged).
     ///   - multipleKeys: the command names more than one key.
     ///   - presence: how many of the keys exist here and how many do not; asked only for a moving slot.
-    func route(slot: Int, asking: Bool, multipleKeys: Bool, presence: () -> (existing: Int, missing: Int))
-        -> Decision
-    {
+    func route(
+        slot: Int, asking: Bool, multipleKeys: Bool, replicaRead: Bool = false,
+        presence: () -> (existing: Int, missing: Int)
+    ) -> Decision {
         guard let owner = slots.owner(of: slot) else { return .unbound }
+        // A node that is a replica never serves a slot as its owner: it is handing the slot over (after an empty
+        // restart) or its view is behind; the client retries and finds the new owner.
+        if awaitingTakeover || (isReplica && owner == myself) { return .tryAgain }
+        if replicaRead && isReplica && owner == primary && primary != nil {
+            return isOK ? .local : .down
+        }
         let migrating = owner == myself ? slots.migrating[slot] : nil
         let importing = owner == myself ? nil : slots.importing[slot]
         guard isOK else { return .down }
