@@ -6,6 +6,11 @@ public import RoostCluster
 /// Nodes start as a cluster freshly made by `redis-cli --cluster create`: every node knows every other, slots are
 /// split evenly among the primaries (distinct config epochs 1...P), each replica follows one primary. Messages
 /// are values; bus traffic is counted with ``BusFrame/encodedLength(of:)``, the size the real frames would have.
+///
+/// The simulation also plays the parts of the shell that failover needs: it feeds each node its replication
+/// offset (``setReplicationOffset(_:on:)``) before every step, confirms a manual-failover write pause as soon as
+/// a primary asks for one (with the node's offset as final), and keeps every node's failover events
+/// (``failoverEvents``).
 public struct ClusterSimulation {
     /// What to simulate.
     public struct Configuration: Sendable {
@@ -48,6 +53,22 @@ public struct ClusterSimulation {
     public private(set) var bytesSent: [Int]
     /// Messages sent by each node.
     public private(set) var messagesSent: [Int]
+    /// Each node's replication offset, fed to it before every step.
+    public private(set) var replicationOffsets: [UInt64]
+    /// Every node's failover events, in order.
+    public private(set) var failoverEvents: [LoggedEvent] = []
+    /// Whether each node's writes are paused for a manual failover (the simulated shell confirmed the pause).
+    public private(set) var writesPaused: [Bool]
+
+    /// A failover event of one node.
+    public struct LoggedEvent: Sendable {
+        /// When it happened.
+        public var time: Int64
+        /// The node's index.
+        public var node: Int
+        /// What happened.
+        public var event: Gossip.Event
+    }
 
     private var index: [NodeID: Int] = [:]
     private var partition: [Int]
@@ -67,6 +88,8 @@ public struct ClusterSimulation {
         self.partition = Array(repeating: 0, count: count)
         self.bytesSent = Array(repeating: 0, count: count)
         self.messagesSent = Array(repeating: 0, count: count)
+        self.replicationOffsets = Array(repeating: 0, count: count)
+        self.writesPaused = Array(repeating: false, count: count)
         self.scheduledTick = Array(repeating: .max, count: count)
         let group = 1 + configuration.replicasPerPrimary
         let primaries = (0..<count).filter { $0 % group == 0 }
@@ -129,13 +152,26 @@ public struct ClusterSimulation {
     }
 
     /// Restarts a crashed node from its saved `nodes.conf` (a new process: incarnation 0, links reset).
-    public mutating func restart(_ node: Int) {
+    ///
+    /// `empty` restarts it without its data, as a node without persistence: its offset is 0 and the shell calls
+    /// ``Gossip/Instance/yieldToReplicaAfterEmptyRestart(now:)``.
+    public mutating func restart(_ node: Int, empty: Bool = false) {
         var topology = try! ClusterTopology(nodesFile: savedConfiguration[node])
         topology.resetLinksAfterRestart(now: now)
         nodes[node] = Gossip.Instance(
             topology: topology, settings: configuration.settings, seed: random.next(), now: now)
+        writesPaused[node] = false
         scheduledTick[node] = .max
+        if empty {
+            replicationOffsets[node] = 0
+            perform(on: node) { instance, now in instance.yieldToReplicaAfterEmptyRestart(now: now) }
+        }
         schedule(node)
+    }
+
+    /// Sets node `node`'s replication offset, as its replication stream would.
+    public mutating func setReplicationOffset(_ offset: UInt64, on node: Int) {
+        replicationOffsets[node] = offset
     }
 
     /// Splits the network: nodes in different groups cannot exchange messages. `groups[i]` is node i's group.
@@ -154,7 +190,32 @@ public struct ClusterSimulation {
         on node: Int, _ command: (inout Gossip.Instance, Int64) -> [Gossip.Outgoing]
     ) {
         guard var instance = nodes[node] else { return }
+        instance.setReplicationOffset(replicationOffsets[node])
         let out = command(&instance, now)
+        finish(node, instance, out)
+    }
+
+    /// Runs a command that may throw on node `node` at the current time and sends what it returns.
+    public mutating func perform<Failure: Error>(
+        on node: Int, _ command: (inout Gossip.Instance, Int64) throws(Failure) -> [Gossip.Outgoing]
+    ) throws(Failure) {
+        guard var instance = nodes[node] else { return }
+        instance.setReplicationOffset(replicationOffsets[node])
+        let out = try command(&instance, now)
+        finish(node, instance, out)
+    }
+
+    /// Stores the instance after a step, plays the shell's part (the write pause, the event log) and sends.
+    private mutating func finish(_ node: Int, _ stepped: Gossip.Instance, _ out: [Gossip.Outgoing]) {
+        var instance = stepped
+        var out = out
+        if instance.manualFailoverPauseUntil != nil && !writesPaused[node] {
+            writesPaused[node] = true
+            out += instance.confirmWritesPaused(offset: replicationOffsets[node], now: now)
+        } else if instance.manualFailoverPauseUntil == nil {
+            writesPaused[node] = false
+        }
+        for event in instance.takeEvents() { failoverEvents.append(LoggedEvent(time: now, node: node, event: event)) }
         nodes[node] = instance
         send(out, from: node)
         schedule(node)
@@ -171,16 +232,14 @@ public struct ClusterSimulation {
             case .tick(let node):
                 guard scheduledTick[node] == event.time, var instance = nodes[node] else { continue }
                 scheduledTick[node] = .max
+                instance.setReplicationOffset(replicationOffsets[node])
                 let out = instance.tick(now: now)
-                nodes[node] = instance
-                send(out, from: node)
-                schedule(node)
+                finish(node, instance, out)
             case .deliver(let node, let message, let sourceIP):
                 guard var instance = nodes[node] else { continue }
+                instance.setReplicationOffset(replicationOffsets[node])
                 let out = instance.receive(message, from: sourceIP, now: now)
-                nodes[node] = instance
-                send(out, from: node)
-                schedule(node)
+                finish(node, instance, out)
             }
         }
         now = max(now, end)
@@ -242,6 +301,12 @@ public struct ClusterSimulation {
             guard let instance else { return true }
             return !(instance.topology[id]?.flags.contains(flag) ?? false)
         }
+    }
+
+    /// The node indices created as replicas of primary `primary`.
+    public func replicaIndices(of primary: Int) -> [Int] {
+        let group = 1 + configuration.replicasPerPrimary
+        return (primary + 1..<min(primary + group, configuration.nodeCount)).map { $0 }
     }
 
     /// Whether every running node maps each of `slots` to `owner`.

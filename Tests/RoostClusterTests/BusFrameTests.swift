@@ -17,6 +17,13 @@ func sampleMessages() -> [BusMessage] {
     for slot in stride(from: 0, to: clusterSlotCount, by: 2) { scattered.insert(slot) }
     var bitmapSender = sender
     bitmapSender.slots = scattered
+    var paused = sender
+    paused.manualFailoverPaused = true
+    paused.replicationOffset = .max
+    var candidate = replica
+    candidate.currentEpoch = 10
+    candidate.replicationOffset = 0x0102_0304_0506_0708
+    candidate.slots = SlotSet([0...5460])
     let gossip: [GossipItem] = [
         .alive(MemberInfo(id: b, incarnation: 7, role: .primary, ip: "fe80::1%eth0", port: 7001, busPort: 17001)),
         .alive(MemberInfo(id: c, incarnation: 0, role: .replica(of: b), ip: "10.0.0.3", port: 7002, busPort: 17002)),
@@ -30,6 +37,10 @@ func sampleMessages() -> [BusMessage] {
         BusMessage(kind: .meet, sender: replica, sequence: 0, gossip: gossip),
         BusMessage(kind: .pingRequest(target: c), sender: sender, sequence: .max, gossip: [gossip[0]]),
         BusMessage(kind: .ack(subject: b), sender: bitmapSender, sequence: 42, gossip: gossip),
+        BusMessage(kind: .failoverAuthRequest(force: false), sender: candidate, sequence: 7),
+        BusMessage(kind: .failoverAuthRequest(force: true), sender: candidate, sequence: 8, gossip: [gossip[2]]),
+        BusMessage(kind: .failoverAuthAck, sender: paused, sequence: 8),
+        BusMessage(kind: .manualFailoverStart, sender: candidate, sequence: 9, gossip: gossip),
     ]
 }
 
@@ -41,7 +52,7 @@ func encode(_ message: BusMessage) -> ByteBuffer {
 
 @Suite("Bus frames")
 struct BusFrameTests {
-    @Test("Round trip, whole and byte by byte; encodedLength matches", arguments: 0..<4)
+    @Test("Round trip, whole and byte by byte; encodedLength matches", arguments: 0..<8)
     func roundTrip(index: Int) throws {
         let message = sampleMessages()[index]
         var whole = encode(message)
@@ -66,17 +77,37 @@ struct BusFrameTests {
         let message = sampleMessages()[0]
         let bytes = Array(encode(message).readableBytesView)
         #expect(Array(bytes[0..<4]) == Array("RBUS".utf8))
-        #expect(bytes[4] == 1 && bytes[5] == 1)
+        #expect(bytes[4] == 2 && bytes[5] == 1)
         #expect(Array(bytes[6..<8]) == [0, 0])
         #expect(Array(bytes[8..<12]) == [0, 0, 0, UInt8(bytes.count)])
         #expect(Array(bytes[12..<32]) == node(0x11).bytes)
         #expect(Array(bytes[32..<52]) == [UInt8](repeating: 0, count: 20))
         #expect(Array(bytes[52..<60]) == [0, 0, 0, 0, 0, 0, 0, 3])
-        #expect(Array(bytes[84..<88]) == [0x1B, 0x58, 0x42, 0x68])
-        #expect(bytes[88] == 8 && String(decoding: bytes[89..<97], as: UTF8.self) == "10.0.0.1")
+        #expect(Array(bytes[84..<92]) == [0, 0, 0, 0, 0, 0, 0, 0])  // replication offset
+        #expect(Array(bytes[92..<96]) == [0x1B, 0x58, 0x42, 0x68])
+        #expect(bytes[96] == 8 && String(decoding: bytes[97..<105], as: UTF8.self) == "10.0.0.1")
         // Slots: ranges form, one range 0-5460; then no gossip.
-        #expect(Array(bytes[97...]) == [0, 0, 1, 0, 0, 0x15, 0x54, 0, 0])
+        #expect(Array(bytes[105...]) == [0, 0, 1, 0, 0, 0x15, 0x54, 0, 0])
         #expect(bytes.count == BusFrame.minimumFrameLength + 8 + 4)
+    }
+
+    @Test("Failover messages: type, paused flag, offset and the force byte are where the table says")
+    func failoverLayout() {
+        let messages = sampleMessages()
+        let request = Array(encode(messages[5]).readableBytesView)
+        #expect(request[5] == 5)
+        #expect(Array(request[6..<8]) == [0, 3])  // replica, no-failover
+        #expect(Array(request[60..<68]) == [0, 0, 0, 0, 0, 0, 0, 10])  // the election epoch
+        #expect(Array(request[84..<92]) == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(request[96] == 0 && request[97] == 1)  // no IP, then the force byte
+        #expect(request[98] == 0)  // slots, ranges form
+        #expect(Array(encode(messages[4]).readableBytesView)[97] == 0)
+        let ack = Array(encode(messages[6]).readableBytesView)
+        #expect(ack[5] == 6)
+        #expect(Array(ack[6..<8]) == [0, 4])  // paused
+        #expect(Array(ack[84..<92]) == [UInt8](repeating: 0xFF, count: 8))
+        #expect(Array(ack[105...]) == [0, 0, 1, 0, 0, 0x15, 0x54, 0, 0])  // nothing between the IP and the slots
+        #expect(Array(encode(messages[7]).readableBytesView)[5] == 7)
     }
 
     @Test("A scattered slot set is sent as a bitmap, a contiguous one as ranges")
@@ -100,10 +131,12 @@ struct BusFrameTests {
     func earlyRefusal() throws {
         expectError(.badMagic, Array("RBX".utf8))
         expectError(.badMagic, Array("*1\r\n$4\r\nPING\r\n".utf8))
-        expectError(.unsupportedVersion, Array("RBUS".utf8) + [2])
-        expectError(.unknownType, Array("RBUS".utf8) + [1, 9])
-        expectError(.badLength, Array("RBUS".utf8) + [1, 1, 0, 0, 0x40, 0, 0, 0])  // 1 GiB
-        expectError(.badLength, Array("RBUS".utf8) + [1, 1, 0, 0, 0, 0, 0, 10])
+        expectError(.unsupportedVersion, Array("RBUS".utf8) + [1])  // version 1 has no failover fields
+        expectError(.unsupportedVersion, Array("RBUS".utf8) + [3])
+        expectError(.unknownType, Array("RBUS".utf8) + [2, 8])
+        expectError(.unknownType, Array("RBUS".utf8) + [2, 0])
+        expectError(.badLength, Array("RBUS".utf8) + [2, 1, 0, 0, 0x40, 0, 0, 0])  // 1 GiB
+        expectError(.badLength, Array("RBUS".utf8) + [2, 1, 0, 0, 0, 0, 0, 10])
         let frame = Array(encode(sampleMessages()[1]).readableBytesView)
         expectError(.badLength, frame, limits: .init(maximumFrameLength: frame.count - 1))
         expectError(.tooManyGossipItems, frame, limits: .init(maximumGossipItems: 5))
@@ -125,13 +158,13 @@ struct BusFrameTests {
         primaryWithPrimary[51] = 1
         expectError(.invalidField, primaryWithPrimary)
         var badIP = ping
-        badIP[90] = UInt8(ascii: " ")
+        badIP[98] = UInt8(ascii: " ")
         expectError(.invalidField, badIP)
         var badRange = ping
-        badRange[102] = 0x40  // end 0x4054 > 16383
+        badRange[110] = 0x40  // end 0x4054 > 16383
         expectError(.invalidField, badRange)
         var badForm = ping
-        badForm[97] = 7
+        badForm[105] = 7
         expectError(.invalidField, badForm)
         var trailing = ping + [0]
         trailing[11] += 1
@@ -154,7 +187,7 @@ struct BusFrameTests {
             var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             if round % 2 == 0 && length >= 6 {  // a plausible header, to get past the first checks
                 bytes.replaceSubrange(
-                    0..<6, with: Array("RBUS".utf8) + [1, UInt8.random(in: 1...4, using: &generator)])
+                    0..<6, with: Array("RBUS".utf8) + [2, UInt8.random(in: 1...7, using: &generator)])
             }
             var buffer = ByteBuffer(bytes: bytes)
             do {
@@ -163,7 +196,7 @@ struct BusFrameTests {
         }
     }
 
-    @Test("Mutated valid frames are refused or decode to a message that round-trips", arguments: 0..<4)
+    @Test("Mutated valid frames are refused or decode to a message that round-trips", arguments: 0..<8)
     func mutations(index: Int) {
         let original = Array(encode(sampleMessages()[index]).readableBytesView)
         var generator = SplitMix64(seed: UInt64(index) + 100)
@@ -194,6 +227,38 @@ struct BusFrameTests {
             } catch {}
         }
         #expect(accepted < 3000)
+    }
+
+    @Test("Failover fields: unknown sender flag bits, a paused replica, unknown force bits, a missing force byte")
+    func failoverFieldChecks() {
+        let messages = sampleMessages()
+        let ping = Array(encode(messages[0]).readableBytesView)
+        var unknownSenderBit = ping
+        unknownSenderBit[7] = 0x08
+        expectError(.invalidField, unknownSenderBit)
+        var pausedPrimary = ping
+        pausedPrimary[7] = 0x04
+        var buffer = ByteBuffer(bytes: pausedPrimary)
+        #expect((try? BusFrame.decode(&buffer))??.sender.manualFailoverPaused == true)
+        let request = Array(encode(messages[4]).readableBytesView)
+        var pausedReplica = request
+        pausedReplica[7] |= 0x04
+        expectError(.invalidField, pausedReplica)
+        var forceBits = request
+        forceBits[97] = 0x02
+        expectError(.invalidField, forceBits)
+        var noForceByte = request
+        noForceByte.remove(at: 97)
+        noForceByte[11] -= 1
+        expectError(.truncated, noForceByte)  // the slot set starts a byte early: 256 ranges do not fit
+        var ackWithForceByte = request
+        ackWithForceByte[5] = 6  // an ack has no force byte: the frame no longer parses
+        expectError(.truncated, ackWithForceByte)  // read as an empty slot set and 256 gossip items
+        // The alive item's flags may not carry the paused bit.
+        var aliveBytes = Array(encode(messages[2]).readableBytesView)
+        let flagsIndex = aliveBytes.count - BusFrame.encodedLength(of: messages[2].gossip[0]) + 3 + 20 + 8 + 1
+        aliveBytes[flagsIndex] = 0x04
+        expectError(.invalidField, aliveBytes)
     }
 
     func checkConsistent(_ message: BusMessage) {

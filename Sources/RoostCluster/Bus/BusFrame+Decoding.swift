@@ -41,7 +41,13 @@ extension BusFrame {
     private static func decodeFrame(_ frame: inout ByteBuffer, limits: Limits) throws(BusFrameError) -> BusMessage {
         frame.moveReaderIndex(forwardBy: 5)
         let type = MessageType(rawValue: try frame.readChecked(UInt8.self, "type"))!
-        let role = try readRole(&frame, flagsField: "sender flags")
+        let flags = try frame.readChecked(UInt16.self, "sender flags")
+        guard flags & ~knownSenderFlags == 0 else {
+            throw BusFrameError(.invalidField, "sender flags has unknown bits \(flags & ~knownSenderFlags)")
+        }
+        let paused = flags & manualFailoverPausedFlag != 0
+        let role = MemberRole(
+            primaryID: nil, isReplica: flags & replicaFlag != 0, noFailover: flags & noFailoverFlag != 0)
         frame.moveReaderIndex(forwardBy: 4)  // the length, already checked
         guard let id = try frame.readNodeID("sender ID") else {
             throw BusFrameError(.invalidField, "sender ID is zero")
@@ -51,6 +57,7 @@ extension BusFrame {
         let currentEpoch = try frame.readChecked(UInt64.self, "current epoch")
         let configEpoch = try frame.readChecked(UInt64.self, "config epoch")
         let sequence = try frame.readChecked(UInt64.self, "sequence")
+        let replicationOffset = try frame.readChecked(UInt64.self, "replication offset")
         let port = try frame.readChecked(UInt16.self, "port")
         let busPort = try frame.readChecked(UInt16.self, "bus port")
         let ip = try frame.readIP("sender IP")
@@ -58,6 +65,15 @@ extension BusFrame {
         switch type {
         case .ping: kind = .ping
         case .meet: kind = .meet
+        case .failoverAuthAck: kind = .failoverAuthAck
+        case .manualFailoverStart: kind = .manualFailoverStart
+        case .failoverAuthRequest:
+            let requestFlags = try frame.readChecked(UInt8.self, "failover request flags")
+            guard requestFlags & ~forceFlag == 0 else {
+                throw BusFrameError(
+                    .invalidField, "failover request flags has unknown bits \(requestFlags & ~forceFlag)")
+            }
+            kind = .failoverAuthRequest(force: requestFlags & forceFlag != 0)
         case .pingRequest, .ack:
             guard let node = try frame.readNodeID("target ID") else {
                 throw BusFrameError(.invalidField, "target ID is zero")
@@ -81,15 +97,19 @@ extension BusFrame {
         var senderRole = role
         senderRole.primaryID = primary
         try checkRole(senderRole, "sender")
+        if paused && senderRole.isReplica {
+            throw BusFrameError(.invalidField, "sender is a replica with the manual-failover-paused flag")
+        }
         return BusMessage(
             kind: kind,
             sender: .init(
                 id: id, incarnation: incarnation, role: senderRole, ip: ip, port: Int(port), busPort: Int(busPort),
-                currentEpoch: currentEpoch, configEpoch: configEpoch, slots: slots),
+                currentEpoch: currentEpoch, configEpoch: configEpoch, slots: slots,
+                replicationOffset: replicationOffset, manualFailoverPaused: paused),
             sequence: sequence, gossip: gossip)
     }
 
-    /// Reads the 2-byte flags; the primary ID is read separately by the caller.
+    /// Reads a gossiped member's 2-byte flags; the primary ID is read separately by the caller.
     private static func readRole(_ frame: inout ByteBuffer, flagsField: String) throws(BusFrameError) -> MemberRole {
         let flags = try frame.readChecked(UInt16.self, flagsField)
         guard flags & ~knownFlags == 0 else {

@@ -9,6 +9,7 @@ extension ByteBuffer {
         writeInteger(BusFrame.version)
         let type: BusFrame.MessageType
         var target: NodeID?
+        var requestFlags: UInt8?
         switch message.kind {
         case .ping: type = .ping
         case .pingRequest(let node):
@@ -18,10 +19,16 @@ extension ByteBuffer {
             type = .ack
             target = subject
         case .meet: type = .meet
+        case .failoverAuthRequest(let force):
+            type = .failoverAuthRequest
+            requestFlags = force ? BusFrame.forceFlag : 0
+        case .failoverAuthAck: type = .failoverAuthAck
+        case .manualFailoverStart: type = .manualFailoverStart
         }
         writeInteger(type.rawValue)
         let sender = message.sender
-        writeInteger(BusFrame.flags(of: sender.role))
+        writeInteger(
+            BusFrame.flags(of: sender.role) | (sender.manualFailoverPaused ? BusFrame.manualFailoverPausedFlag : 0))
         let lengthIndex = writerIndex
         writeInteger(UInt32(0))
         writeNodeID(sender.id)
@@ -30,10 +37,12 @@ extension ByteBuffer {
         writeInteger(sender.currentEpoch)
         writeInteger(sender.configEpoch)
         writeInteger(message.sequence)
+        writeInteger(sender.replicationOffset)
         writeInteger(UInt16(truncatingIfNeeded: sender.port))
         writeInteger(UInt16(truncatingIfNeeded: sender.busPort))
         writeShortString(sender.ip)
         if let target { writeNodeID(target) }
+        if let requestFlags { writeInteger(requestFlags) }
         writeSlotSet(sender.slots)
         writeInteger(UInt16(truncatingIfNeeded: message.gossip.count))
         for item in message.gossip { writeGossipItem(item) }
@@ -137,8 +146,9 @@ extension BusFrame {
     public static func encodedLength(of message: BusMessage) -> Int {
         var length = fixedHeaderLength + min(message.sender.ip.utf8.count, maximumIPLength)
         switch message.kind {
-        case .ping, .meet: break
+        case .ping, .meet, .failoverAuthAck, .manualFailoverStart: break
         case .pingRequest, .ack: length += NodeID.byteCount
+        case .failoverAuthRequest: length += 1
         }
         length += encodedLength(of: message.sender.slots) + 2
         for item in message.gossip { length += encodedLength(of: item) }

@@ -5,21 +5,26 @@
 /// | offset | size | field |
 /// |---|---|---|
 /// | 0 | 4 | magic `RBUS` |
-/// | 4 | 1 | version (1) |
-/// | 5 | 1 | type: 1 ping, 2 ping-request, 3 ack, 4 meet |
-/// | 6 | 2 | sender flags: bit 0 replica, bit 1 no-failover; other bits must be 0 |
+/// | 4 | 1 | version (2; version 1, without the replication offset and failover messages, is refused) |
+/// | 5 | 1 | type: 1 ping, 2 ping-request, 3 ack, 4 meet, 5 failover-auth-request, 6 failover-auth-ack, |
+/// |   |   | 7 manual-failover-start |
+/// | 6 | 2 | sender flags: bit 0 replica, bit 1 no-failover, bit 2 manual-failover-paused (a primary only); other |
+/// |   |   | bits must be 0 |
 /// | 8 | 4 | frame length, this header included |
 /// | 12 | 20 | sender ID |
 /// | 32 | 20 | sender's primary ID (all zero: none) |
 /// | 52 | 8 | sender incarnation |
-/// | 60 | 8 | current epoch |
-/// | 68 | 8 | config epoch |
+/// | 60 | 8 | current epoch (failover-auth-request: the election's epoch) |
+/// | 68 | 8 | config epoch (a replica's: its primary's) |
 /// | 76 | 8 | sequence number |
-/// | 84 | 2 | client port |
-/// | 86 | 2 | bus port |
-/// | 88 | 1+n | announced IP: length (at most 46), ASCII |
-/// | | 20 | ping-request: target ID; ack: subject ID; nothing for ping and meet |
-/// | | | sender's slots (a slot set, below) |
+/// | 84 | 8 | replication offset (a primary's master offset, a replica's applied offset) |
+/// | 92 | 2 | client port |
+/// | 94 | 2 | bus port |
+/// | 96 | 1+n | announced IP: length (at most 46), ASCII |
+/// | | 20 | ping-request: target ID; ack: subject ID |
+/// | | 1 | failover-auth-request: bit 0 force (grant though the primary is not failed); other bits must be 0 |
+/// | | | (nothing more for ping, meet, failover-auth-ack and manual-failover-start) |
+/// | | | sender's slots (a slot set, below; a replica sends its primary's) |
 /// | | 2 | gossip item count |
 /// | | | gossip items: kind (1 byte), payload length (2 bytes), payload |
 ///
@@ -28,20 +33,20 @@
 /// big-endian 64-bit words, slot `s` at bit `s % 64` of word `s / 64`. The encoder picks the shorter.
 ///
 /// Gossip payloads: `1` alive: ID, incarnation (8), flags (2, as the header's), primary ID, client port (2), bus
-/// port (2), IP (length-prefixed); `2` suspect: subject ID, incarnation (8), reporter ID; `3` failed: subject ID,
+/// port (2), IP (length-prefixed), its flags limited to bits 0 and 1; `2` suspect: subject ID, incarnation (8), reporter ID; `3` failed: subject ID,
 /// incarnation (8); `4` slots: owner ID, config epoch (8), slot set.
 ///
 /// The decoder treats every frame as hostile: it checks the magic, version, type and length as soon as their
 /// bytes arrive (so an oversized length is refused before anything is buffered), reads every field with bounds
-/// checks, refuses unknown versions, types, flags and gossip kinds, invalid slot sets and trailing bytes, and
-/// never reserves memory from a count it has not checked against the bytes present.
+/// checks, refuses unknown versions, types, flags and gossip kinds, a paused replica, invalid slot sets and
+/// trailing bytes, and never reserves memory from a count it has not checked against the bytes present.
 public enum BusFrame {
     /// The four bytes every frame starts with.
     public static let magic: [UInt8] = Array("RBUS".utf8)
     /// The version this code writes and reads.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
     /// The fixed part of the header, up to and including the IP length byte.
-    public static let fixedHeaderLength = 89
+    public static let fixedHeaderLength = 97
     /// The shortest possible frame: the fixed header, an empty IP, an empty slot set and no gossip.
     public static let minimumFrameLength = fixedHeaderLength + 3 + 2
     /// The longest announced IP accepted (an IPv6 address with a zone fits).
@@ -66,6 +71,9 @@ public enum BusFrame {
         case pingRequest = 2
         case ack = 3
         case meet = 4
+        case failoverAuthRequest = 5
+        case failoverAuthAck = 6
+        case manualFailoverStart = 7
     }
 
     enum GossipKind: UInt8 {
@@ -77,7 +85,12 @@ public enum BusFrame {
 
     static let replicaFlag: UInt16 = 1 << 0
     static let noFailoverFlag: UInt16 = 1 << 1
+    static let manualFailoverPausedFlag: UInt16 = 1 << 2
+    /// The flags a gossiped member may carry.
     static let knownFlags: UInt16 = replicaFlag | noFailoverFlag
+    /// The flags a message's sender may carry.
+    static let knownSenderFlags: UInt16 = knownFlags | manualFailoverPausedFlag
+    static let forceFlag: UInt8 = 1 << 0
 
     static let slotRangesForm: UInt8 = 0
     static let slotBitmapForm: UInt8 = 1

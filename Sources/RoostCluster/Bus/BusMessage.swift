@@ -31,6 +31,16 @@ public struct BusMessage: Hashable, Sendable {
         case ack(subject: NodeID)
         /// A ping from a node that wants to join: the receiver adds the sender to its members (`CLUSTER MEET`).
         case meet
+        /// A replica asks for a vote in a failover election (Redis's `FAILOVER_AUTH_REQUEST`). The sender's
+        /// `currentEpoch` is the election's epoch; its `configEpoch` and `slots` are its primary's. `force` asks the
+        /// voter to grant it although the primary is not `fail` (a manual failover).
+        case failoverAuthRequest(force: Bool)
+        /// A primary grants its vote to the sender of a ``failoverAuthRequest(force:)`` (Redis's
+        /// `FAILOVER_AUTH_ACK`); it counts for the election whose epoch is at most the sender's `currentEpoch`.
+        case failoverAuthAck
+        /// A replica asks its primary to pause writes and send its final replication offset (Redis's `MFSTART`,
+        /// the start of `CLUSTER FAILOVER` without options).
+        case manualFailoverStart
     }
 
     /// The sender's own state, sent in every message (Redis sends the same in every bus message header).
@@ -53,11 +63,18 @@ public struct BusMessage: Hashable, Sendable {
         public var configEpoch: UInt64
         /// The slots the sender serves (a replica sends its primary's), so every message restates its claim.
         public var slots: SlotSet
+        /// A primary's replication (master) offset; a replica's applied offset. Replicas of a failed primary rank
+        /// themselves by it.
+        public var replicationOffset: UInt64
+        /// A primary whose writes are paused for a manual failover: its ``replicationOffset`` is final, and the
+        /// replica taking over may start its election once it has applied that much.
+        public var manualFailoverPaused: Bool
 
         /// The sender's state.
         public init(
             id: NodeID, incarnation: UInt64, role: MemberRole, ip: String, port: Int, busPort: Int,
-            currentEpoch: UInt64, configEpoch: UInt64, slots: SlotSet
+            currentEpoch: UInt64, configEpoch: UInt64, slots: SlotSet, replicationOffset: UInt64 = 0,
+            manualFailoverPaused: Bool = false
         ) {
             self.id = id
             self.incarnation = incarnation
@@ -68,6 +85,8 @@ public struct BusMessage: Hashable, Sendable {
             self.currentEpoch = currentEpoch
             self.configEpoch = configEpoch
             self.slots = slots
+            self.replicationOffset = replicationOffset
+            self.manualFailoverPaused = manualFailoverPaused
         }
     }
 }

@@ -8,7 +8,9 @@ extension Gossip.Instance {
             if now < until { return [] }
             forgotten.removeValue(forKey: sender.id)
         }
+        lastSeen = max(lastSeen, now)
         heardDirectly(from: sender, sourceIP: sourceIP, now: now)
+        noteFailoverState(of: sender)
         var out: [Gossip.Outgoing] = []
         switch message.kind {
         case .ping, .meet:
@@ -34,9 +36,16 @@ extension Gossip.Instance {
                 probes.removeValue(forKey: message.sequence)
                 if subject != sender.id { confirmAlive(subject, now: now) }
             }
+        case .failoverAuthRequest(let force):
+            out += answerVoteRequest(from: sender, sequence: message.sequence, force: force, now: now)
+        case .failoverAuthAck:
+            out += countVote(from: sender, now: now)
+        case .manualFailoverStart:
+            pauseWritesForManualFailover(requestedBy: sender, now: now)
         }
         for item in message.gossip { apply(item, now: now) }
         out += startVerifications(now: now)
+        out += stepFailover(now: now)
         return out
     }
 
@@ -174,8 +183,9 @@ extension Gossip.Instance {
     }
 
     /// Applies a primary's slot claim, from its own message or from gossip; news is gossiped on (a claim heard
-    /// first from the claimant itself must be passed on too, or it would spread only by direct contact). If this primary loses all its slots to one claimant,
-    /// it becomes that node's replica, as in Redis.
+    /// first from the claimant itself must be passed on too, or it would spread only by direct contact). If this
+    /// primary loses all its slots to one claimant, it becomes that node's replica, as in Redis; so does a replica
+    /// whose primary lost all its slots to it.
     mutating func applyClaim(
         owner: NodeID, configEpoch: UInt64, slots: SlotSet, now: Int64, regossip: GossipItem? = nil
     ) {
@@ -185,10 +195,18 @@ extension Gossip.Instance {
         guard result.changed || epochNews else { return }
         configurationChanged(slots: true)
         dissemination.enqueue(regossip ?? .slots(owner: owner, configEpoch: configEpoch, slots: slots))
-        if owner != myself, result.lost[myself] != nil, topology.slots.slotCount(of: myself) == 0 {
-            topology.update(myself) { $0.setRole(.replica(of: owner)) }
-            incarnation += 1
-            dissemination.enqueue(.alive(myselfInfo))
+        guard owner != myself else { return }
+        if result.lost[myself] != nil, topology.slots.slotCount(of: myself) == 0 {
+            failover.awaitingTakeover = nil
+            becomeReplica(of: owner)
+            return
+        }
+        // A replica whose primary lost all its slots follows the new owner (Redis's clusterUpdateSlotsConfigWith).
+        let me = topology.myselfNode
+        if me.flags.contains(.replica), let primary = me.primaryID, primary != owner, result.lost[primary] != nil,
+            topology.slots.slotCount(of: primary) == 0
+        {
+            becomeReplica(of: owner)
         }
     }
 
@@ -238,9 +256,14 @@ extension Gossip.Instance {
         if me.flags.contains(.replica), let primary = me.primaryID, let known = topology[primary] {
             configEpoch = known.configEpoch
         }
-        let sender = BusMessage.Sender(
+        var sender = BusMessage.Sender(
             id: myself, incarnation: incarnation, role: me.role, ip: me.ip, port: me.port, busPort: me.busPort,
-            currentEpoch: topology.currentEpoch, configEpoch: configEpoch, slots: ownSlots)
+            currentEpoch: topology.currentEpoch, configEpoch: configEpoch, slots: ownSlots,
+            replicationOffset: replicationOffset)
+        if let pause = failover.pause, pause.replica == id, let offset = pause.offset, !me.flags.contains(.replica) {
+            sender.manualFailoverPaused = true
+            sender.replicationOffset = offset
+        }
         var gossip = leading
         if let member = members[id] {
             if let failed = member.failedIncarnation {

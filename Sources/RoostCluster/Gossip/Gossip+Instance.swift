@@ -11,8 +11,16 @@ extension Gossip {
         public internal(set) var topology: ClusterTopology
         /// This node's incarnation number.
         public internal(set) var incarnation: UInt64
-        /// Increases whenever something `nodes.conf` holds changes (members, roles, flags, slots, epochs).
+        /// Increases whenever something `nodes.conf` holds changes (members, roles, flags, slots, epochs, the last
+        /// vote). A granted failover vote is one: save `nodes.conf` before sending what the call returned.
         public internal(set) var configurationVersion: UInt64 = 0
+        /// This node's replication offset, as last set by ``setReplicationOffset(_:)``.
+        public internal(set) var replicationOffset: UInt64 = 0
+        /// While this primary has paused writes for a replica's manual failover: when the pause ends at the latest
+        /// (2 × ``Gossip/manualFailoverTimeout`` after the request). The shell pauses client writes while this is
+        /// set, then calls ``confirmWritesPaused(offset:now:)``; it becomes `nil` at the deadline or as soon as this
+        /// node loses its slots.
+        public internal(set) var manualFailoverPauseUntil: Int64?
 
         var random: SplitMix64
         var members: [NodeID: Member] = [:]
@@ -29,10 +37,15 @@ extension Gossip {
         var cachedPrimaries: [NodeID]?
         var forgotten: [NodeID: Int64] = [:]
         var nextRefreshAt: Int64 = .min
+        var failover = Failover()
+        /// The latest time the instance was driven with.
+        var lastSeen: Int64
 
         /// What this node tracks about another member beyond its ``ClusterNode`` record.
         struct Member: Sendable {
             var incarnation: UInt64 = 0
+            /// The replication offset the member last sent.
+            var replicationOffset: UInt64 = 0
             /// The incarnation at which the cluster agreed the member failed.
             var failedIncarnation: UInt64?
             /// Failure reports for the current incarnation: reporter and when it was heard.
@@ -70,6 +83,7 @@ extension Gossip {
             self.incarnation = incarnation
             self.random = SplitMix64(seed: seed)
             self.nextProbeAt = now + settings.protocolPeriod
+            self.lastSeen = now
             for id in topology.nodes.keys.sorted() where id != topology.myself {
                 members[id] = Member()
                 memberIDs.append(id)
@@ -89,6 +103,7 @@ extension Gossip {
                     ? probe.startedAt + settings.protocolPeriod : probe.startedAt + settings.directProbeTimeout
                 deadline = min(deadline, due)
             }
+            if let due = failoverDeadline { deadline = min(deadline, due) }
             return deadline
         }
 
@@ -133,26 +148,17 @@ extension Gossip {
         /// than any it knows (what a replica does after winning a failover election, or `ADDSLOTS` + `BUMPEPOCH`),
         /// and gossips the claim.
         public mutating func claimSlots(_ slots: SlotSet, now: Int64) {
-            let epoch = topology.maximumEpoch + 1
-            topology.observeCurrentEpoch(epoch)
-            topology.update(myself) {
-                $0.flags.remove(.replica)
-                $0.flags.insert(.primary)
-                $0.primaryID = nil
-                $0.configEpoch = epoch
-            }
-            topology.slots.assign(slots, to: myself)
-            incarnation += 1
-            dissemination.enqueue(.alive(myselfInfo))
-            dissemination.enqueue(.slots(owner: myself, configEpoch: epoch, slots: topology.slots.slots(of: myself)))
-            configurationChanged(slots: true)
+            lastSeen = max(lastSeen, now)
+            becomePrimary(claiming: slots, configEpoch: topology.maximumEpoch + 1)
         }
 
         // MARK: Time
 
         /// Advances the protocol to `now`: resolves probes whose timeouts passed (asking for indirect probes,
-        /// then suspecting the target) and starts the period's probe. Returns the messages to send.
+        /// then suspecting the target), starts the period's probe, and moves failover along (elections, manual
+        /// failover and pause deadlines). Returns the messages to send.
         public mutating func tick(now: Int64) -> [Outgoing] {
+            lastSeen = max(lastSeen, now)
             var out: [Outgoing] = []
             relays = relays.filter { $0.value.expiresAt > now }
             for (sequence, probe) in probes.sorted(by: { $0.key < $1.key }) {
@@ -174,6 +180,7 @@ extension Gossip {
                 if let target = nextRoundRobinTarget() { out += startProbe(of: target, now: now) }
             }
             out += startVerifications(now: now)
+            out += stepFailover(now: now)
             return out
         }
 
