@@ -113,7 +113,8 @@ private func string(_ text: String, expireAt: Int64 = Entry.noExpiry) -> Entry {
         } while cursor != 0
         let changes = primary.takeChanges()
         for changed in changes.keys {
-            let state = changed.withUnsafeBytes { k in primary.currentState(of: k, now: 0) { value, _ in Array(value) } }
+            let state = changed.withUnsafeBytes { k in primary.currentState(of: k, now: 0) { value, _ in Array(value) }
+            }
             replica[changed] = state
         }
         var expected: [[UInt8]: [UInt8]] = [:]

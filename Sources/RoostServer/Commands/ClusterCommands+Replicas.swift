@@ -36,7 +36,7 @@ extension ClusterCommands {
             {
                 throw CommandError("ERR To set a master the node must be empty and without assigned slots.")
             }
-            do {
+            do throws(Gossip.FailoverCommandError) {
                 out += try gossip.replicate(id, now: now)
             } catch {
                 throw CommandError("ERR " + Self.withoutErrPrefix(error.message))
@@ -78,7 +78,7 @@ extension ClusterCommands {
             }
         }
         try cluster.update { (gossip, now, out) throws(CommandError) in
-            do {
+            do throws(Gossip.FailoverCommandError) {
                 out += try gossip.startManualFailover(mode, now: now)
             } catch {
                 throw CommandError("ERR " + Self.withoutErrPrefix(error.message))

@@ -12,7 +12,8 @@ enum ClusterCommands {
             Command(
                 "cluster", arity: -2, group: .server, since: "3.0.0",
                 summary: "A container for Redis Cluster commands.", complexity: "Depends on subcommand.",
-                subcommands: (subcommands + replicaSubcommands).map { name, arity, flags, summary, complexity, handler in
+                subcommands: (subcommands + replicaSubcommands).map {
+                    name, arity, flags, summary, complexity, handler in
                     Command(
                         name, parent: "cluster", arity: arity, flags: flags, group: .server, since: "3.0.0",
                         summary: summary, complexity: complexity, handler: enabled(handler))

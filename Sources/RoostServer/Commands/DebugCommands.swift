@@ -16,7 +16,8 @@ enum DebugCommands {
 
     static func debug(_ context: inout CommandContext) throws(CommandError) {
         let setting = context.server.currentConfiguration.enableDebugCommand
-        let local = context.session.address.hasPrefix("127.") || context.session.address.hasPrefix("[::1]")
+        let local =
+            context.session.address.hasPrefix("127.") || context.session.address.hasPrefix("[::1]")
             || context.session.address.hasPrefix("::1")
         guard setting == "yes" || (setting == "local" && local) else {
             throw CommandError(
