@@ -58,6 +58,10 @@ struct ConfigurationDirectiveTests {
         "cluster-port": ("70000", "argument must be between 0 and 65535 inclusive"),
         "cluster-require-full-coverage": ("2", yesNo),
         "cluster-announce-ip": nil,
+        "repl-backlog-size": ("1kb", "argument must be between 16384 and 9223372036854775807 inclusive"),
+        "repl-timeout": ("0", "argument must be between 1 and 2147483647 inclusive"),
+        "repl-ping-replica-period": ("0", "argument must be between 1 and 2147483647 inclusive"),
+        "enable-debug-command": ("maybe", "argument(s) must be one of the following: no, yes, local"),
         "client-output-buffer-limit": ("normal 1mb 0", "Wrong number of arguments in buffer limit configuration."),
     ]
 
@@ -87,7 +91,8 @@ struct ConfigurationDirectiveTests {
         ("lazyfree-lazy-eviction", "no"), ("lazyfree-lazy-expire", "no"), ("lazyfree-lazy-server-del", "no"),
         ("lazyfree-lazy-user-del", "no"), ("lazyfree-lazy-user-flush", "no"), ("cluster-enabled", "no"),
         ("cluster-config-file", "nodes.conf"), ("cluster-node-timeout", "15000"), ("cluster-port", "0"),
-        ("cluster-require-full-coverage", "yes"), ("cluster-announce-ip", ""),
+        ("cluster-require-full-coverage", "yes"), ("cluster-announce-ip", ""), ("repl-backlog-size", "1048576"),
+        ("repl-timeout", "60"), ("repl-ping-replica-period", "10"), ("enable-debug-command", "no"),
     ]
 
     /// Deliberate differences: a cache left at its defaults evicts (SIEVE) within half the available memory.
