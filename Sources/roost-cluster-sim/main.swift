@@ -1,14 +1,18 @@
 // roost-cluster-sim: runs N simulated Roost nodes (Gossip.Instance) over a simulated network and reports how fast
-// a crashed primary is failed by every node, how fast the slot map converges after its replica takes over, and
-// the bus bytes per node per second, next to what a Redis Cluster full mesh would send. See docs/CLUSTER.md.
+// a crashed primary is failed by every node, how fast its replica wins the failover election and the slot map
+// converges, and the bus bytes per node per second, next to what a Redis Cluster full mesh would send. A second
+// table kills one primary of P primaries + P replicas and reports the time until its replica serves the slots
+// and every live node agrees. See docs/CLUSTER.md.
 //
-//   roost-cluster-sim [--nodes 10,100,1000] [--seeds 3] [--loss 0.01] [--node-timeout 2000] [--delay 1-5]
+//   roost-cluster-sim [--nodes 10,100,1000] [--failover-nodes 6,200] [--seeds 3] [--loss 0.01]
+//                     [--node-timeout 2000] [--delay 1-5]
 
 import RoostCluster
 import RoostClusterSimulation
 
 struct Options {
     var nodeCounts = [10, 100, 1000]
+    var failoverNodeCounts = [6, 200]
     var seeds = 3
     var loss = 0.01
     var nodeTimeout: Int64 = 2_000
@@ -20,6 +24,7 @@ struct Options {
             guard let value = iterator.next() else { fatalError("\(argument) needs a value") }
             switch argument {
             case "--nodes": nodeCounts = value.split(separator: ",").map { Int($0)! }
+            case "--failover-nodes": failoverNodeCounts = value.split(separator: ",").map { Int($0)! }
             case "--seeds": seeds = Int(value)!
             case "--loss": loss = Double(value)!
             case "--node-timeout": nodeTimeout = Int64(value)!
@@ -36,7 +41,7 @@ struct Outcome {
     var firstSuspicion: Int64?
     var firstFailure: Int64?
     var failedByAll: Int64?
-    var slotConvergence: Int64?
+    var failoverDone: Int64?
     var steadyBytesPerNodeSecond: Double
     var failureBytesPerNodeSecond: Double
     var steadyMessagesPerNodeSecond: Double
@@ -73,25 +78,17 @@ func runScenario(nodes count: Int, seed: UInt64, options: Options) -> Outcome {
     }
     var failedByAll: Int64?
     var firstFailure: Int64?
-    var claimedAt: Int64?
     var converged: Int64?
     while simulation.now < limit && (failedByAll == nil || converged == nil) {
         simulation.run(until: simulation.now + 5)
-        if claimedAt == nil, simulation.nodes[replica]?.topology[victim]?.isFailed ?? false {
-            claimedAt = simulation.now
-            simulation.perform(on: replica) { instance, now in
-                instance.claimSlots(slots, now: now)
-                return []
-            }
-        }
         if firstFailure == nil && !simulation.noRunningNode(sees: .failed, on: primary) {
             firstFailure = simulation.now
         }
         if failedByAll == nil && simulation.allRunningNodes(see: .failed, on: primary) {
             failedByAll = simulation.now
         }
-        if let claimedAt, converged == nil, simulation.allRunningNodes(map: slots.slots, to: simulation.ids[replica]) {
-            converged = simulation.now - claimedAt
+        if converged == nil, simulation.allRunningNodes(map: slots.slots, to: simulation.ids[replica]) {
+            converged = simulation.now - crashedAt
         }
     }
     let failureSeconds = Double(simulation.now - crashedAt) / 1000
@@ -100,7 +97,7 @@ func runScenario(nodes count: Int, seed: UInt64, options: Options) -> Outcome {
     return Outcome(
         firstSuspicion: suspected.map { $0 - crashedAt }, firstFailure: firstFailure.map { $0 - crashedAt },
         failedByAll: failedByAll.map { $0 - crashedAt },
-        slotConvergence: converged, steadyBytesPerNodeSecond: steadyBytes, failureBytesPerNodeSecond: failureBytes,
+        failoverDone: converged, steadyBytesPerNodeSecond: steadyBytes, failureBytesPerNodeSecond: failureBytes,
         steadyMessagesPerNodeSecond: steadyMessages, falseFailures: falseFailures)
 }
 
@@ -132,7 +129,7 @@ print(
         + "\(settings.directProbeTimeout) ms, k = \(settings.indirectProbeCount), loss \(options.loss), "
         + "one-way delay \(options.delay.lowerBound)-\(options.delay.upperBound) ms, one replica per primary")
 print(
-    "| N | seed | first fail? | first fail | fail by all | slot map converged | SWIM bytes/node/s (steady) | "
+    "| N | seed | first fail? | first fail | fail by all | replica elected, all agree | SWIM bytes/node/s (steady) | "
         + "msgs/node/s | SWIM bytes/node/s (failure) | full mesh bytes/node/s | false fails |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for count in options.nodeCounts {
@@ -142,9 +139,28 @@ for count in options.nodeCounts {
         print(
             "| \(count) | \(seed) | \(format(outcome.firstSuspicion)) | \(format(outcome.firstFailure)) | "
                 + "\(format(outcome.failedByAll)) | "
-                + "\(format(outcome.slotConvergence)) | \(formatBytes(outcome.steadyBytesPerNodeSecond)) | "
+                + "\(format(outcome.failoverDone)) | \(formatBytes(outcome.steadyBytesPerNodeSecond)) | "
                 + "\(Double(Int(outcome.steadyMessagesPerNodeSecond * 10)) / 10) | "
                 + "\(formatBytes(outcome.failureBytesPerNodeSecond)) | \(formatBytes(mesh)) | "
                 + "\(outcome.falseFailures) |")
+    }
+}
+
+print()
+print("Automatic failover: P primaries + P replicas, one primary killed after 10 s (times after the kill)")
+print("| N | seed | fail by all | replica serves the slots | every live node agrees | elections | promotions |")
+print("|---|---|---|---|---|---|---|")
+for count in options.failoverNodeCounts {
+    for seed in 1...UInt64(options.seeds) {
+        var simulation = ClusterSimulation(
+            .init(
+                nodeCount: count, replicasPerPrimary: 1, settings: settings, seed: seed, loss: options.loss,
+                delay: options.delay))
+        simulation.run(until: 10_000)
+        let primary = simulation.primaryIndices[simulation.primaryIndices.count / 2]
+        let result = simulation.measureFailover(of: primary, limit: 10 * options.nodeTimeout)
+        print(
+            "| \(count) | \(seed) | \(format(result.failedByAll)) | \(format(result.replicaOwnsSlots)) | "
+                + "\(format(result.allAgree)) | \(result.electionsStarted) | \(result.promotions) |")
     }
 }

@@ -177,6 +177,10 @@ extension Gossip.Instance {
         var manual: ManualFailover?
         var pause: WritePause?
         var awaitingTakeover: AwaitingTakeover?
+        /// This replica's primary said, in a message of its own, that it now replicates this node (an empty
+        /// restart). Its new role may not have reached the topology: a restarted node's incarnation can be below
+        /// the one the others know.
+        var yieldedPrimary: NodeID?
         /// For each primary, when this node last voted for one of its replicas (Redis's `voted_time`).
         var votedAt: [NodeID: Int64] = [:]
         /// What happened, until the shell takes it.

@@ -68,6 +68,9 @@ extension Gossip.Instance {
     /// for this replica's manual failover.
     mutating func noteFailoverState(of sender: BusMessage.Sender) {
         members[sender.id]?.replicationOffset = sender.replicationOffset
+        if sender.role.isReplica && sender.role.primaryID == myself && topology.myselfNode.primaryID == sender.id {
+            failover.yieldedPrimary = sender.id
+        }
         guard sender.manualFailoverPaused, var manual = failover.manual, manual.mode == .default,
             manual.primary == sender.id, manual.pausedOffset == nil
         else { return }

@@ -73,7 +73,6 @@ extension Gossip.Instance {
         guard var pause = failover.pause, now < pause.until else { return [] }
         pause.offset = offset
         failover.pause = pause
-        replicationOffset = max(replicationOffset, offset)
         return [outgoing(.ping, to: pause.replica, sequence: nextSequence(), now: now)]
     }
 
@@ -121,13 +120,17 @@ extension Gossip.Instance {
         return [outgoing(.ping, to: replica.id, sequence: nextSequence(), now: now)]
     }
 
-    /// On the replica: its primary now says it replicates this node (an empty restart): take the slots at once.
+    /// On the replica: its primary now says it replicates this node (an empty restart), in a message of its own
+    /// or in gossip: take the slots at once.
     mutating func takeOverFromYieldedPrimary(now: Int64) -> [Gossip.Outgoing] {
+        let heard = failover.yieldedPrimary
+        failover.yieldedPrimary = nil
         let me = topology.myselfNode
         guard failover.awaitingTakeover == nil, me.flags.contains(.replica), let primary = me.primaryID,
-            let primaryNode = topology[primary],
-            primaryNode.flags.contains(.replica), primaryNode.primaryID == myself
+            let primaryNode = topology[primary]
         else { return [] }
+        let yielded = primaryNode.flags.contains(.replica) && primaryNode.primaryID == myself
+        guard yielded || heard == primary else { return [] }
         let slots = topology.slots.slots(of: primary)
         guard !slots.isEmpty else { return [] }
         becomePrimary(claiming: slots, configEpoch: topology.maximumEpoch + 1)

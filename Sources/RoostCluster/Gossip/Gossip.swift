@@ -37,6 +37,20 @@
 /// - **Configuration rides along.** Every message carries the sender's epochs and slots, and slot claims are
 ///   gossiped, so slot maps converge by the same infection (``ClusterTopology`` applies the config-epoch rule).
 ///
+/// ## Failover
+///
+/// Replica election and promotion follow Redis Cluster 7 (the specification's "Replica election and promotion"):
+/// a replica whose primary is `fail` waits 500 ms + random(0…500 ms) + rank × 1 s (rank: siblings with a greater
+/// replication offset), increments the current epoch and asks every slot-serving primary for a vote; each primary
+/// votes once per epoch (`lastVoteEpoch`, saved in `nodes.conf`) under Redis's conditions
+/// (``VoteRefusal`` lists them), and a majority makes the replica a primary serving the old slots with the
+/// election's epoch as config epoch. An election without a majority times out after
+/// ``Settings/failoverAuthTimeout`` and is retried after ``Settings/failoverRetryInterval``.
+/// `CLUSTER FAILOVER [FORCE|TAKEOVER]` (``Instance/startManualFailover(_:now:)``), `CLUSTER REPLICATE`
+/// (``Instance/replicate(_:now:)``) and the handoff of a primary restarted without its data
+/// (``Instance/yieldToReplicaAfterEmptyRestart(now:)``) use the same machinery; ``Instance/takeEvents()`` reports
+/// what happened. Redis's data-age check (`cluster-replica-validity-factor`) is not done.
+///
 /// Everything is driven from outside: ``Instance/tick(now:)`` at or after ``Instance/nextDeadline`` and
 /// ``Instance/receive(_:from:now:)`` for each message, both returning the messages to send. Time is milliseconds
 /// on a clock the caller chooses (Unix time lets `CLUSTER NODES` show the ping and pong times as Redis does);
