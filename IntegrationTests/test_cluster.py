@@ -204,10 +204,10 @@ def test_garbage_on_the_bus_port_does_no_harm(cluster3):
     node = cluster3[0]
     rng = random.Random(5)
     payloads = [bytes(rng.getrandbits(8) for _ in range(4096)),
-                b"RBUS\x01\x01\x00\x00\xff\xff\xff\xff",  # a length far above the limit
+                b"RBUS\x02\x01\x00\x00\xff\xff\xff\xff",  # a length far above the limit
                 b"RBUS\x09",  # an unknown version
                 b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-                b"RBUS\x01\x01\x00\x00\x00\x00\x00\x60" + bytes(84)]  # a frame whose fields are all zero
+                b"RBUS\x02\x01\x00\x00\x00\x00\x00\x60" + bytes(84)]  # a frame whose fields are all zero
     for payload in payloads:
         with socket.create_connection(("127.0.0.1", node.bus_port), timeout=5) as s:
             s.sendall(payload)
@@ -218,7 +218,7 @@ def test_garbage_on_the_bus_port_does_no_harm(cluster3):
                 pass
     # A connection that sends half a frame and stalls holds only its own buffer, until the frame timeout closes it.
     stalled = socket.create_connection(("127.0.0.1", node.bus_port), timeout=5)
-    stalled.sendall(b"RBUS\x01\x01\x00\x00\x00\x00\x10\x00")
+    stalled.sendall(b"RBUS\x02\x01\x00\x00\x00\x00\x10\x00")
     assert redis_cli(node.port, "ping").stdout.strip() == "PONG"
     assert node.alive()
     time.sleep(2 * NODE_TIMEOUT_MS / 1000)
@@ -308,7 +308,7 @@ def test_bus_connections_over_the_cap_are_closed_and_the_cluster_stays_healthy(c
 @pytest.mark.time_limit(60)
 def test_a_stalled_or_trickling_half_frame_is_closed_within_the_frame_timeout(start_roost, tmp_path):
     node = start_node(start_roost, tmp_path / "nodes.conf")
-    header = b"RBUS\x01\x01\x00\x00\x00\x00\x10\x00"  # a ping frame of 4,096 bytes
+    header = b"RBUS\x02\x01\x00\x00\x00\x00\x10\x00"  # a ping frame of 4,096 bytes
     started = time.monotonic()
     stalled = open_bus_connections(node, 1, header + bytes(100))[0]
     trickling = open_bus_connections(node, 1, header)[0]
@@ -333,12 +333,12 @@ def test_a_stalled_or_trickling_half_frame_is_closed_within_the_frame_timeout(st
 def test_rss_stays_flat_while_200_connections_send_partial_large_frames(start_roost, tmp_path):
     node = start_node(start_roost, tmp_path / "nodes.conf")
     # Warm up: the event loops' read buffers and the first connections' allocations.
-    for s in open_bus_connections(node, 40, b"RBUS\x01\x01\x00\x00\x00\x04\x00\x00" + bytes(32 * 1024)):
+    for s in open_bus_connections(node, 40, b"RBUS\x02\x01\x00\x00\x00\x04\x00\x00" + bytes(32 * 1024)):
         s.close()
     time.sleep(0.5)
     before = node.rss_kib()
     # Each announces a frame of 256 KiB (the most the decoder accepts) and sends 32 KiB of it.
-    sockets = open_bus_connections(node, 200, b"RBUS\x01\x01\x00\x00\x00\x04\x00\x00" + bytes(32 * 1024))
+    sockets = open_bus_connections(node, 200, b"RBUS\x02\x01\x00\x00\x00\x04\x00\x00" + bytes(32 * 1024))
     try:
         time.sleep(0.5)
         grown = node.rss_kib() - before
