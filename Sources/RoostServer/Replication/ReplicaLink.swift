@@ -11,9 +11,9 @@ extension Replication {
     /// slots): its own replicas are dropped, changes are no longer recorded, and a link to the primary is opened
     /// (and reopened every second while it fails). Does nothing if it already replicates that address.
     func becomeReplica(of host: String, port: Int, server: ServerState, on eventLoop: any EventLoop) {
-        let (generation, oldLink, feeds) = state.withLock {
-            state -> (Int?, (any Channel)?, [any Channel]) in
-            if state.role == .replica(host: host, port: port) { return (nil, nil, []) }
+        let (generation, oldLink, feeds, waiters) = state.withLock {
+            state -> (Int?, (any Channel)?, [any Channel], [Waiter]) in
+            if state.role == .replica(host: host, port: port) { return (nil, nil, [], []) }
             state.role = .replica(host: host, port: port)
             state.linkGeneration += 1
             state.linkState = .connecting
@@ -21,10 +21,10 @@ extension Replication {
             state.linkChannel = nil
             let feeds = state.feeds.values.map(\.channel)
             state.feeds = [:]
-            for waiter in state.waiters { waiter.promise.succeed(.integer(0)) }
-            state.waiters = []
-            return (state.linkGeneration, old, feeds)
+            defer { state.waiters = [] }
+            return (state.linkGeneration, old, feeds, state.waiters)
         }
+        Self.complete(waiters.map { ($0.promise, 0) })
         guard let generation else { return }
         isReplica.store(true, ordering: .relaxed)
         recording.store(false, ordering: .relaxed)

@@ -266,20 +266,28 @@ final class Replication: Sendable {
 
     /// A replica's connection closed.
     func detach(clientID: UInt64) {
-        state.withLock { state in
+        let ready = state.withLock { state in
             state.feeds.removeValue(forKey: clientID)
-            resolveWaiters(in: &state)
+            return resolveWaiters(in: &state)
         }
+        Self.complete(ready)
     }
 
     /// `REPLCONF ACK offset` from a replica.
     func acknowledge(clientID: UInt64, offset: Int64, now: Int64) {
-        state.withLock { state in
-            guard state.feeds[clientID] != nil else { return }
+        let ready = state.withLock { state -> [(EventLoopPromise<BlockedOutcome>, Int)] in
+            guard state.feeds[clientID] != nil else { return [] }
             state.feeds[clientID]!.ackOffset = max(state.feeds[clientID]!.ackOffset, offset)
             state.feeds[clientID]!.ackTime = now
-            resolveWaiters(in: &state)
+            return resolveWaiters(in: &state)
         }
+        Self.complete(ready)
+    }
+
+    /// Completes `WAIT`s. Never with the state locked: a promise completed on its own loop runs the blocked
+    /// connection's continuation at once, and that propagates (which locks the state).
+    static func complete(_ ready: [(EventLoopPromise<BlockedOutcome>, Int)]) {
+        for (promise, count) in ready { promise.succeed(.integer(count)) }
     }
 
     // MARK: WAIT
@@ -307,31 +315,36 @@ final class Replication: Sendable {
         appendCommand(["REPLCONF", "GETACK", "*"])
         if timeout > 0 {
             let scheduled = eventLoop.scheduleTask(in: .milliseconds(timeout)) {
-                self.state.withLock { state in
+                let ready = self.state.withLock { state -> [(EventLoopPromise<BlockedOutcome>, Int)] in
                     guard let index = state.waiters.firstIndex(where: { $0.promise.futureResult === future }) else {
-                        return
+                        return []
                     }
                     let waiter = state.waiters.remove(at: index)
-                    waiter.promise.succeed(.integer(self.acknowledged(waiter.target, in: state)))
+                    return [(waiter.promise, self.acknowledged(waiter.target, in: state))]
                 }
+                Self.complete(ready)
             }
             future.whenComplete { _ in scheduled.cancel() }
         }
         return outcome
     }
 
-    private func resolveWaiters(in state: inout State) {
-        guard !state.waiters.isEmpty else { return }
+    /// Removes the `WAIT`s that have enough acknowledgements and returns them with their counts, to complete
+    /// once the lock is released.
+    private func resolveWaiters(in state: inout State) -> [(EventLoopPromise<BlockedOutcome>, Int)] {
+        guard !state.waiters.isEmpty else { return [] }
         var remaining: [Waiter] = []
+        var ready: [(EventLoopPromise<BlockedOutcome>, Int)] = []
         for waiter in state.waiters {
             let count = acknowledged(waiter.target, in: state)
             if count >= waiter.replicas {
-                waiter.promise.succeed(.integer(count))
+                ready.append((waiter.promise, count))
             } else {
                 remaining.append(waiter)
             }
         }
         state.waiters = remaining
+        return ready
     }
 }
 
