@@ -233,7 +233,7 @@ def test_pause_primary_shorter_than_node_timeout(env):
     epochs_after = {n.name: n.cmd("CLUSTER", "INFO").split("cluster_current_epoch:")[1].split()[0] for n in c.nodes}
     problems = c.health_problems(check_data=True)
     res = final_set(c, h)
-    counter = check_counter(h.of("incr"), p.cmd("GET", counter_key))
+    counter = check_counter(h.of("incr"), read_keys(seeds(c), [counter_key])[counter_key])
     gap = max_gap(h.of("add"), t_fault - 0.5, t_end)
     env.emit("pause_short", pause_s=t_resume - t_fault, unavailable_s=gap, failover=int(not no_failover),
              lost=len(res.lost), acked=res.ok, counter=counter.final, counter_lower=counter.lower,

@@ -291,7 +291,7 @@ class FaultCluster:
                            capture_output=True, text=True, timeout=90)
         if r.returncode != 0 or "[OK] All 16384 slots covered." not in r.stdout:
             raise RuntimeError(f"redis-cli --cluster create failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        self.wait_healthy(timeout=45)
+        self.wait_healthy(timeout=30)
         return self
 
     # ---- processes and faults -------------------------------------------------------------------------------

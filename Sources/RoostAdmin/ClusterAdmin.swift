@@ -27,104 +27,6 @@ public struct ClusterAdmin {
         init(_ description: String) { self.description = description }
     }
 
-    // MARK: create
-
-    /// Makes a cluster of empty cluster-mode nodes, each a primary with an even share of the slots, as
-    /// `redis-cli --cluster create` does; returns when every node agrees on the slot map and reports
-    /// `cluster_state:ok`, or throws after `convergenceTimeout` seconds.
-    public func create(
-        _ endpoints: [Endpoint], convergenceTimeout: Double = 30, confirm: (String) -> Bool
-    ) throws -> Bool {
-        guard endpoints.count >= 3 else {
-            throw Failure("*** ERROR: Invalid configuration for cluster creation: a cluster needs at least 3 primaries")
-        }
-        guard Set(endpoints).count == endpoints.count else { throw Failure("*** ERROR: a node is given twice") }
-        output(">>> Checking \(endpoints.count) nodes")
-        var clients: [RESPClient] = []
-        var ids: [NodeID] = []
-        var myselves: [ClusterNodesLine] = []
-        for endpoint in endpoints {
-            let client = try connect(endpoint)
-            guard try client.text("INFO", "cluster").contains("cluster_enabled:1") else {
-                throw Failure("[ERR] Node \(endpoint) is not configured as a cluster node.")
-            }
-            let info = ClusterPlan.parseInfo(try client.text("CLUSTER", "INFO"))
-            let keys = try client.integer("DBSIZE")
-            guard info["cluster_known_nodes"] == "1", info["cluster_slots_assigned"] == "0", keys == 0 else {
-                throw Failure(
-                    "[ERR] Node \(endpoint) is not empty. Either the node already knows other nodes "
-                        + "(check with CLUSTER NODES) or contains some key in database 0.")
-            }
-            guard let myself = try nodes(client).first(where: { $0.node.flags.contains(.myself) }) else {
-                throw Failure("[ERR] Node \(endpoint): CLUSTER NODES has no myself line")
-            }
-            clients.append(client)
-            ids.append(myself.node.id)
-            myselves.append(myself)
-        }
-        guard Set(ids).count == ids.count else { throw Failure("[ERR] Two of the nodes have the same node ID") }
-
-        let plan = ClusterPlan.slotRanges(primaries: endpoints.count)
-        output(">>> Performing hash slots allocation on \(endpoints.count) nodes...")
-        for (index, range) in plan.enumerated() {
-            output("Primary[\(index)] -> Slots \(range.lowerBound) - \(range.upperBound)")
-        }
-        for (index, endpoint) in endpoints.enumerated() {
-            output("M: \(ids[index]) \(endpoint)")
-            output("   slots:[\(ClusterPlan.describe([plan[index]]))] (\(plan[index].count) slots) master")
-        }
-        guard confirm("Can I set the above configuration? (type 'yes' to accept): ") else {
-            output("Aborted: nothing was changed.")
-            return false
-        }
-
-        output(">>> Assigning slots and config epochs")
-        for (index, client) in clients.enumerated() {
-            _ = try client.call(
-                "CLUSTER", "ADDSLOTSRANGE", String(plan[index].lowerBound), String(plan[index].upperBound))
-            _ = try client.call("CLUSTER", "SET-CONFIG-EPOCH", String(index + 1))
-        }
-        output(">>> Sending CLUSTER MEET messages to join the cluster")
-        let first = myselves[0].node
-        let firstIP = first.ip.isEmpty ? try numericHost(endpoints[0]) : first.ip
-        for client in clients.dropFirst() {
-            _ = try client.call("CLUSTER", "MEET", firstIP, String(first.port), String(first.busPort))
-        }
-
-        output("Waiting for the cluster to join")
-        var expected = [NodeID?](repeating: nil, count: ClusterPlan.slotCount)
-        for (index, range) in plan.enumerated() {
-            for slot in range { expected[slot] = ids[index] }
-        }
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(convergenceTimeout * 1000)))
-        var pending: [String] = []
-        while true {
-            pending = []
-            for (index, client) in clients.enumerated() {
-                let view = try nodes(client)
-                let known = Set(view.filter { !$0.node.flags.contains(.handshake) }.map(\.node.id))
-                if known != Set(ids) {
-                    pending.append("\(endpoints[index]) knows \(known.count) of \(ids.count) nodes")
-                } else if ClusterPlan.owners(view) != expected {
-                    pending.append("\(endpoints[index]) does not have the full slot map yet")
-                } else if let state = ClusterPlan.parseInfo(try client.text("CLUSTER", "INFO"))["cluster_state"],
-                    state != "ok"
-                {
-                    pending.append("\(endpoints[index]) says cluster_state:\(state)")
-                }
-            }
-            if pending.isEmpty { break }
-            guard ContinuousClock.now < deadline else {
-                throw Failure(
-                    "[ERR] The nodes did not agree within \(formatSeconds(convergenceTimeout)) s: "
-                        + pending.joined(separator: "; "))
-            }
-            usleep(200_000)
-        }
-        output("[OK] All nodes agree about slots configuration.")
-        return try check(endpoints[0])
-    }
-
     // MARK: check
 
     /// One node's answers: its address, its `CLUSTER NODES` view and key count.
@@ -184,16 +86,48 @@ public struct ClusterAdmin {
         summarize(reports)
         var ok = errors.isEmpty
         output(">>> Performing Cluster Check (using node \(entry))")
-        for report in reports {
+        let ordered =
+            reports.filter { $0.myself?.node.isPrimary ?? false }
+            + reports.filter { !($0.myself?.node.isPrimary ?? true) }
+        for report in ordered {
             guard let myself = report.myself else { continue }
-            let role = myself.node.isPrimary ? "M" : "S"
-            output("\(role): \(myself.node.id) \(report.endpoint)")
+            let node = myself.node
+            output("\(node.isPrimary ? "M" : "S"): \(node.id) \(report.endpoint)")
             let slots = myself.slots.reduce(0) { $0 + $1.count }
-            output(
-                "   slots:[\(ClusterPlan.describe(myself.slots))] (\(slots) slots) "
-                    + (myself.node.isPrimary ? "master" : "slave"))
+            let ranges = myself.slots.isEmpty ? "" : "[\(ClusterPlan.describe(myself.slots))]"
+            output("   slots:\(ranges) (\(slots) slots) " + (node.isPrimary ? "master" : "slave"))
+            if node.isPrimary {
+                let replicas = reports[0].view.filter { $0.node.primaryID == node.id }.count
+                if replicas > 0 { output("   \(replicas) additional replica(s)") }
+            } else {
+                output("   replicates \(node.primaryID?.description ?? "-")")
+            }
         }
         for error in errors { output(error) }
+
+        let roles = ClusterPlan.roles(reports[0].view)
+        var roleErrors: [String] = []
+        for report in reports {
+            let replicaOfUnknown = report.view.filter { line in
+                guard line.node.flags.contains(.replica), let primary = line.node.primaryID else { return false }
+                return roles[primary] != .some(nil)
+            }
+            if report.endpoint == entry {
+                for line in replicaOfUnknown {
+                    roleErrors.append(
+                        "\(line.node.id) replicates \(line.node.primaryID!), which is not a known primary")
+                }
+            } else {
+                for wrong in ClusterPlan.roleDisagreements(report.view, expected: roles) {
+                    roleErrors.append("\(report.endpoint) \(wrong), unlike \(entry)")
+                }
+            }
+        }
+        if !roleErrors.isEmpty {
+            ok = false
+            output("[ERR] Nodes don't agree about replicas!")
+            for line in roleErrors { output("   \(line)") }
+        }
 
         let reference = ClusterPlan.owners(reports[0].view)
         var disagreeing: [String] = []
@@ -263,7 +197,7 @@ public struct ClusterAdmin {
 
     // MARK: helpers
 
-    private func connect(_ endpoint: Endpoint) throws -> RESPClient {
+    func connect(_ endpoint: Endpoint) throws -> RESPClient {
         do {
             return try RESPClient(host: endpoint.host, port: endpoint.port, timeout: timeout)
         } catch {
@@ -271,7 +205,7 @@ public struct ClusterAdmin {
         }
     }
 
-    private func nodes(_ client: RESPClient) throws -> [ClusterNodesLine] {
+    func nodes(_ client: RESPClient) throws -> [ClusterNodesLine] {
         let text = try client.text("CLUSTER", "NODES")
         do {
             return try ClusterPlan.parseNodes(text)
@@ -284,14 +218,14 @@ public struct ClusterAdmin {
         slots.keys.sorted().map(String.init).joined(separator: ",")
     }
 
-    private func formatSeconds(_ value: Double) -> String {
+    func formatSeconds(_ value: Double) -> String {
         let hundredths = Int((value * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
     /// The numeric address of `endpoint`'s host (`CLUSTER MEET` takes no names).
-    private func numericHost(_ endpoint: Endpoint) throws -> String {
+    func numericHost(_ endpoint: Endpoint) throws -> String {
         var hints = addrinfo()
         hints.ai_family = AF_INET
         var list: UnsafeMutablePointer<addrinfo>?

@@ -12,8 +12,11 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start a local cluster of roostd processes and keep it running until Ctrl-C or SIGTERM.")
 
-    @Option(help: "How many nodes (primaries) to start; at least 3.")
+    @Option(help: "How many nodes to start; at least 3 x (replicas + 1).")
     var nodes = 3
+
+    @Option(help: "Replicas per primary (default: 1 when --nodes is 6 or more, else 0).")
+    var replicas: Int?
 
     @Option(help: "The first node's client port; the others follow it. Bus ports are client ports + 10000.")
     var basePort = 7000
@@ -24,8 +27,17 @@ struct Demo: ParsableCommand {
     @Option(help: "The roostd binary (default: the one next to this roost binary).")
     var roostd: String?
 
+    /// Replicas per primary: as given, else 1 from six nodes up.
+    var replicasPerPrimary: Int { replicas ?? (nodes >= 6 ? 1 : 0) }
+
     func validate() throws {
         guard nodes >= 3 else { throw ValidationError("--nodes must be at least 3") }
+        guard replicasPerPrimary >= 0 else { throw ValidationError("--replicas must be 0 or more") }
+        guard nodes >= ClusterPlan.minimumNodes(replicas: replicasPerPrimary) else {
+            throw ValidationError(
+                "--nodes \(nodes) is too few for --replicas \(replicasPerPrimary): at least "
+                    + "\(ClusterPlan.minimumNodes(replicas: replicasPerPrimary)) nodes")
+        }
         guard basePort > 0, basePort + nodes - 1 + 10000 <= 65535 else {
             throw ValidationError("--base-port leaves no room for the bus ports (client port + 10000)")
         }
@@ -79,12 +91,20 @@ struct Demo: ParsableCommand {
         }
 
         let endpoints = ports.map { Endpoint(host: "127.0.0.1", port: $0) }
-        try runAdmin { try ClusterAdmin(output: printLine).create(endpoints) { _ in true } }
+        try runAdmin {
+            try ClusterAdmin(output: printLine).create(endpoints, replicas: replicasPerPrimary) { _ in true }
+        }
 
+        let primaries = nodes / (replicasPerPrimary + 1)
         printLine("")
-        printLine("A \(nodes)-node Roost cluster is running on 127.0.0.1 ports \(ports.first!)-\(ports.last!).")
+        printLine(
+            "A \(nodes)-node Roost cluster (\(primaries) primaries, \(nodes - primaries) replicas) is running on "
+                + "127.0.0.1 ports \(ports.first!)-\(ports.last!).")
         printLine("  redis-cli -c -p \(basePort)                  # follows -MOVED redirections")
         printLine("  roost cluster check 127.0.0.1:\(basePort)")
+        if primaries < nodes {
+            printLine("  roost cluster failover 127.0.0.1:\(basePort + primaries)   # a replica takes over its primary")
+        }
         printLine("Node files and logs: \(directory)\(temporary ? " (removed on exit)" : "")")
         printLine("Press Ctrl-C to stop the nodes.")
 

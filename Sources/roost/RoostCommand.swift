@@ -20,7 +20,7 @@ struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Create, check and inspect Roost clusters (like redis-cli --cluster).",
-        subcommands: [Create.self, Check.self, Info.self, Demo.self]
+        subcommands: [Create.self, Check.self, Info.self, Failover.self, Demo.self]
     )
 }
 
@@ -56,28 +56,29 @@ func printLine(_ text: String) {
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make a cluster of empty cluster-mode nodes, splitting the 16384 slots evenly among them.")
+        abstract: "Make a cluster of empty cluster-mode nodes, splitting the 16384 slots evenly among the primaries.",
+        discussion: """
+            With --replicas N the first nodes (taken one host at a time) become the primaries and the others their \
+            replicas, N per primary, each on another host than its primary where possible; at least 3 x (N + 1) \
+            nodes.
+            """)
 
-    @Argument(help: "The nodes, as HOST:PORT (at least 3).", transform: parseEndpoint)
+    @Argument(help: "The nodes, as HOST:PORT (at least 3, or 3 x (replicas + 1)).", transform: parseEndpoint)
     var nodes: [Endpoint]
 
-    @Option(help: "Replicas per primary (replicas are not supported yet: issue 6).")
+    @Option(help: "Replicas per primary.")
     var replicas = 0
 
     @Flag(name: [.short, .long], help: "Do not ask for confirmation.")
     var yes = false
 
-    @Option(help: "Seconds to wait for the nodes to agree on the slot map.")
+    @Option(help: "Seconds to wait for the nodes to agree on the slot map and the replicas to link.")
     var timeout: Double = 30
 
     func run() throws {
-        guard replicas == 0 else {
-            writeError(
-                "roost cluster create: --replicas \(replicas): replicas come with issue 6 and are not supported yet")
-            throw ExitCode.failure
-        }
         try runAdmin {
-            try ClusterAdmin(output: printLine).create(nodes, convergenceTimeout: timeout) { question in
+            try ClusterAdmin(output: printLine).create(nodes, replicas: replicas, convergenceTimeout: timeout) {
+                question in
                 if yes { return true }
                 print(question, terminator: "")
                 fflush(nil)
@@ -85,6 +86,34 @@ struct Create: ParsableCommand {
             }
         }
     }
+}
+
+struct Failover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a replica take over its primary's slots (CLUSTER FAILOVER) and wait until it is a primary.")
+
+    @Argument(help: "The replica, as HOST:PORT.", transform: parseEndpoint)
+    var replica: Endpoint
+
+    @Flag(help: "FORCE: do not wait for the primary (it may be down); TAKEOVER: do not ask the other primaries.")
+    var mode: FailoverMode?
+
+    @Option(help: "Seconds to wait for the replica to become a primary.")
+    var timeout: Double = 30
+
+    func run() throws {
+        try runAdmin {
+            try ClusterAdmin(output: printLine).failover(replica, mode: mode?.adminMode ?? .default, timeout: timeout)
+        }
+    }
+}
+
+/// `--force` or `--takeover`.
+enum FailoverMode: String, EnumerableFlag {
+    case force
+    case takeover
+
+    var adminMode: ClusterAdmin.FailoverMode { self == .force ? .force : .takeover }
 }
 
 struct Check: ParsableCommand {
