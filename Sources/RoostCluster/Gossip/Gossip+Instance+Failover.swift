@@ -68,7 +68,11 @@ extension Gossip.Instance {
     /// for this replica's manual failover.
     mutating func noteFailoverState(of sender: BusMessage.Sender) {
         members[sender.id]?.replicationOffset = sender.replicationOffset
-        if sender.role.isReplica && sender.role.primaryID == myself && topology.myselfNode.primaryID == sender.id {
+        // A frame that waited in a link while a partition lasted can carry the sender's state from before an
+        // election: only a message as recent as this node's view of the epochs counts as a yield.
+        if sender.role.isReplica && sender.role.primaryID == myself && topology.myselfNode.primaryID == sender.id
+            && sender.currentEpoch >= topology.currentEpoch
+        {
             failover.yieldedPrimary = sender.id
         }
         guard sender.manualFailoverPaused, var manual = failover.manual, manual.mode == .default,

@@ -67,21 +67,34 @@ enum ClientCommands {
         let age = (now - session.createdAt) / 1000
         let idle = max(0, (now - visible.lastInteraction) / 1000)
         return "id=\(session.id) addr=\(session.address) laddr=\(session.localAddress) fd=\(session.descriptor) "
-            + "name=\(visible.name) age=\(age) idle=\(idle) flags=N db=\(visible.database) sub=0 psub=0 ssub=0 "
+            + "name=\(visible.name) age=\(age) idle=\(idle) flags=\(flags(visible.kind)) db=\(visible.database) sub=0 psub=0 ssub=0 "
             + "multi=-1 qbuf=\(visible.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 "
             + "oll=0 omem=0 tot-mem=0 events=r cmd=\(visible.lastCommand) user=default redir=-1 "
             + "resp=\(visible.respVersion)"
     }
 
+    /// `CLIENT LIST`'s flags: `S` a replica, `M` a primary, `N` nothing special.
+    static func flags(_ kind: String) -> String {
+        switch kind {
+        case "replica": "S"
+        case "master": "M"
+        default: "N"
+        }
+    }
+
+    /// A `TYPE` argument as a ``ClientSession/Visible/kind`` (`slave` is `replica`).
+    static func kind(_ type: String) -> String { type == "slave" ? "replica" : type }
+
     static func list(_ context: inout CommandContext) throws(CommandError) {
         var ids: Set<UInt64>?
+        var wantedKind: String?
         if context.count > 2 {
             if context.argument(2, is: "TYPE"), context.count == 4 {
                 let type = context.string(3).lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
                     throw CommandError("ERR Unknown client type '\(context.string(3))'")
                 }
-                ids = type == "normal" ? nil : []
+                wantedKind = kind(type)
             } else if context.argument(2, is: "ID"), context.count >= 4 {
                 var wanted = Set<UInt64>()
                 for index in 3..<context.count {
@@ -97,6 +110,7 @@ enum ClientCommands {
         let sessions = context.server.clients.withLock { Array($0.values) }.sorted { $0.id < $1.id }
         var text = ""
         for session in sessions where ids?.contains(session.id) ?? true {
+            if let wantedKind, session.visible.withLock({ $0.kind }) != wantedKind { continue }
             text += describe(session, now: context.now) + "\n"
         }
         context.out.writeRESPVerbatimString(format: "txt", text, context.respVersion)
@@ -135,7 +149,8 @@ enum ClientCommands {
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
                     throw CommandError("ERR Unknown client type '\(value)'")
                 }
-                filters.append { _ in type == "normal" }
+                let wanted = kind(type)
+                filters.append { session in session.visible.withLock { $0.kind } == wanted }
             } else if context.argument(index, is: "SKIPME") {
                 if value.lowercased() == "yes" {
                     skipMe = true

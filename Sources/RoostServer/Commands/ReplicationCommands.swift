@@ -89,9 +89,10 @@ enum ReplicationCommands {
     /// number that did.
     static func wait(_ context: inout CommandContext) throws(CommandError) {
         let replicas = try context.integer(1)
-        guard let timeout = Int64(exactly: try context.integer(2)), timeout >= 0 else {
-            throw CommandError("ERR timeout is negative")
+        guard let timeout = try? context.integer(2) else {
+            throw CommandError("ERR timeout is not an integer or out of range")
         }
+        guard timeout >= 0 else { throw CommandError("ERR timeout is negative") }
         if context.server.replication.isReplica.load(ordering: .relaxed) {
             throw CommandError(
                 "ERR WAIT cannot be used with replica instances. Please also note that since Redis "
@@ -122,6 +123,7 @@ enum ReplicationCommands {
             server, clientID: session.id, channel: session.channel, address: session.address,
             listeningPort: context.replicaListeningPort, requestedID: context.string(1), requestedOffset: offset)
         context.isReplicationFeed = true
+        session.visible.withLock { $0.kind = "replica" }
         switch decision {
         case .partial(let id):
             context.out.writeRESPSimpleString("CONTINUE \(id)")

@@ -19,6 +19,9 @@ public final class ClientSession: Sendable {
         public var queryBufferBytes = 0
         /// The database index (always 0 in Roost).
         public var database = 0
+        /// `normal`, `replica` (a replica's link to this primary) or `master` (this replica's link to its
+        /// primary), as `CLIENT LIST TYPE` and `CLIENT KILL TYPE` filter.
+        public var kind = "normal"
     }
 
     /// Unique, increasing connection id (`CLIENT ID`).

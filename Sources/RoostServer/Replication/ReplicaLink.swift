@@ -47,7 +47,7 @@ extension Replication {
             state.role = .primary
             state.linkGeneration += 1
             state.replicationID2 = state.replicationID
-            state.secondOffset = state.offset
+            state.secondOffset = state.offset + 1
             state.replicationID = Self.newReplicationID()
             if state.backlog == nil {
                 state.backlog = ReplicationBacklog(
@@ -109,21 +109,24 @@ extension Replication {
     }
 
     private func linkClosed(_ server: ServerState, generation: Int, on eventLoop: any EventLoop) {
-        let retry = state.withLock { state -> Bool in
-            guard state.linkGeneration == generation else { return false }
+        let retry = state.withLock { state -> TimeAmount? in
+            guard state.linkGeneration == generation else { return nil }
+            // A link that was up is retried at once (a dropped connection); a primary that cannot be reached,
+            // every second.
+            let wasUp = state.linkState == .connected
             state.linkChannel = nil
             state.linkState = .connecting
-            return true
+            return wasUp ? .milliseconds(50) : .seconds(1)
         }
-        guard retry else { return }
-        eventLoop.scheduleTask(in: .seconds(1)) { self.connect(server, generation: generation, on: eventLoop) }
+        guard let retry else { return }
+        eventLoop.scheduleTask(in: retry) { self.connect(server, generation: generation, on: eventLoop) }
     }
 
     /// The `PSYNC` arguments for the current history: the replication ID and offset, or `?` and -1 when this node
     /// has never synchronised.
     func resumePoint() -> (id: String, offset: Int64) {
         state.withLock { state in
-            state.backlog == nil ? ("?", -1) : (state.replicationID, state.offset)
+            state.backlog == nil ? ("?", -1) : (state.replicationID, state.offset + 1)
         }
     }
 
@@ -155,7 +158,7 @@ extension Replication {
             guard state.linkGeneration == generation else { return false }
             if let id, id != state.replicationID {
                 state.replicationID2 = state.replicationID
-                state.secondOffset = state.offset
+                state.secondOffset = state.offset + 1
                 state.replicationID = id
             }
             state.linkState = .connected
@@ -224,7 +227,10 @@ final class ReplicaLinkHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let session = ClientSession(id: 0, channel: context.channel, now: server.clock())
+        let clientID = server.nextClientID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let session = ClientSession(id: clientID, channel: context.channel, now: server.clock())
+        session.visible.withLock { $0.kind = "master" }
+        server.clients.withLock { $0[clientID] = session }
         commandContext = CommandContext(
             server: server, session: session, out: context.channel.allocator.buffer(capacity: 256), authenticated: true)
         commandContext.fromPrimary = true
@@ -252,6 +258,7 @@ final class ReplicaLinkHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         ackTask?.cancel()
         ackTask = nil
+        if let id = commandContext?.session.id { _ = server.clients.withLock { $0.removeValue(forKey: id) } }
         context.fireChannelInactive()
     }
 

@@ -126,7 +126,8 @@ final class Replication: Sendable {
 
     /// Appends `record` to the stream: the offset, the backlog, and every attached replica's pending bytes.
     func append(_ record: ByteBuffer, to state: inout State) {
-        guard case .primary = state.role, record.readableBytes > 0 else { return }
+        // Nothing is produced before a replica first attached (Redis's offset stays 0 without a backlog).
+        guard case .primary = state.role, state.backlog != nil, record.readableBytes > 0 else { return }
         state.offset += Int64(record.readableBytes)
         record.withUnsafeReadableBytes { state.backlog?.append($0) }
         for id in state.feeds.keys {
@@ -205,12 +206,15 @@ final class Replication: Sendable {
                 var feed = Feed(
                     channel: channel, address: address, listeningPort: listeningPort,
                     pending: channel.allocator.buffer(capacity: 0), ackTime: now)
+                // As in Redis, `requestedOffset` is the next byte the replica needs (its offset + 1), and the
+                // second ID is valid for offsets up to `secondOffset` (the promotion offset + 1).
+                let have = requestedOffset - 1
                 let continues =
                     requestedID == state.replicationID
                     || (requestedID == state.replicationID2 && requestedOffset <= state.secondOffset)
-                if continues, requestedOffset <= state.offset, let bytes = state.backlog?.bytes(from: requestedOffset) {
+                if continues, have >= 0, have <= state.offset, let bytes = state.backlog?.bytes(from: have) {
                     feed.online = true
-                    feed.ackOffset = requestedOffset
+                    feed.ackOffset = have
                     feed.pending.writeBytes(bytes)
                     state.feeds[clientID] = feed
                     let id = clientID
@@ -259,7 +263,11 @@ final class Replication: Sendable {
                 }
                 self.logger.notice("Full resync of a replica finished", metadata: ["client.id": "\(id)"])
             } else {
-                self.streamSnapshot(server, to: id, channel: channel, cursor: next)
+                // Queued behind the loop's I/O: a socket that takes each chunk at once completes the write
+                // synchronously, and a direct call would stream the whole snapshot in one turn of the loop.
+                channel.eventLoop.scheduleTask(in: .microseconds(50)) {
+                    self.streamSnapshot(server, to: id, channel: channel, cursor: next)
+                }
             }
         }
     }
