@@ -89,6 +89,34 @@ struct FailoverTests {
         Self.expectAgreement(simulation)
     }
 
+    /// Found by the fault suite: a primary cut off (or paused) while its replica was elected hears of the new
+    /// claim from a third node before it hears from the winner, so for a moment its own record still shows the
+    /// winner as its replica; it must not read that as the winner yielding to it and take the slots back.
+    @Test("A primary cut off during its failover rejoins as the winner's replica and stays one", arguments: [7, 8, 9])
+    func isolatedPrimaryRejoinsAsReplica(seed: UInt64) {
+        var simulation = Self.cluster(seed: seed)
+        let slots = simulation.nodes[2]!.topology.slots.slots(of: simulation.ids[2])
+        let count = simulation.nodes[2]!.topology.slots.slotCount(of: simulation.ids[2])
+        simulation.partition([0, 0, 1, 0, 0, 0])
+        let elected = simulation.run(until: simulation.now + 10_000, step: 5) { simulation in
+            [0, 1, 3, 4, 5].allSatisfy {
+                simulation.nodes[$0]!.topology.slots.slotCount(of: simulation.ids[3]) == count
+            }
+        }
+        #expect(elected != nil)
+        simulation.heal()
+        let demoted = simulation.run(until: simulation.now + 4_000, step: 5) {
+            Self.role($0, of: 2) == .replica(of: $0.ids[3])
+        }
+        #expect(demoted != nil)
+        simulation.run(until: simulation.now + 6_000)
+        #expect(Self.role(simulation, of: 2) == .replica(of: simulation.ids[3]))
+        #expect(simulation.allRunningNodes(map: slots.slots, to: simulation.ids[3]))
+        let takeovers = Self.events(simulation, on: 2).filter { if case .becamePrimary = $0 { true } else { false } }
+        #expect(takeovers.isEmpty)
+        Self.expectAgreement(simulation)
+    }
+
     @Test("A replica that reaches 2 of 5 primaries cannot be elected; after healing it is")
     func minorityCannotElect() {
         var simulation = ClusterSimulation(.init(nodeCount: 10, settings: Self.settings, seed: 4))

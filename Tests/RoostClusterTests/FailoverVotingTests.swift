@@ -215,4 +215,27 @@ struct FailoverVotingTests {
         #expect(Set(broadcast.map(\.to)) == [Self.voter, Self.livePrimary, Self.secondReplica, Self.liveReplica])
         #expect(replica.takeEvents() == [.electionWon(epoch: 4, votes: 2), .becamePrimary(configEpoch: 4)])
     }
+
+    /// Found by the fault suite (a primary paused, or cut off, while its replica was elected): the resumed primary
+    /// hears of the winner's claim from a third node first, loses its slots and becomes the winner's replica while
+    /// its record of the winner still says "my replica". That stale record is not the winner yielding to it: it
+    /// must stay a replica, not take the slots back.
+    @Test("A demoted primary does not mistake its stale record of the winner for a yield")
+    func staleRecordIsNotAYield() {
+        var instance = Self.instance(myself: Self.failedPrimary)
+        let news = BusMessage(
+            kind: .ping,
+            sender: .init(
+                id: Self.livePrimary, incarnation: 0, role: .primary, ip: "10.0.0.48", port: 7000, busPort: 17000,
+                currentEpoch: 4, configEpoch: 3, slots: SlotSet([10001...16383])),
+            sequence: 1, gossip: [.slots(owner: Self.firstReplica, configEpoch: 4, slots: Self.failedSlots)])
+        _ = instance.receive(news, from: "10.0.0.48", now: 10)
+        #expect(instance.topology.myselfNode.role == .replica(of: Self.firstReplica))
+        #expect(instance.topology[Self.firstReplica]?.primaryID == Self.failedPrimary)  // the stale record
+        for now in stride(from: Int64(20), through: 5_000, by: 100) { _ = instance.tick(now: now) }
+        #expect(instance.topology.myselfNode.role == .replica(of: Self.firstReplica))
+        #expect(instance.topology.slots.slotCount(of: Self.failedPrimary) == 0)
+        let events = instance.takeEvents()
+        #expect(!events.contains { if case .becamePrimary = $0 { true } else { false } })
+    }
 }

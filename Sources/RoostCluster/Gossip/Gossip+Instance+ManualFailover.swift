@@ -127,10 +127,13 @@ extension Gossip.Instance {
         failover.yieldedPrimary = nil
         let me = topology.myselfNode
         guard failover.awaitingTakeover == nil, me.flags.contains(.replica), let primary = me.primaryID,
-            let primaryNode = topology[primary]
+            topology[primary] != nil
         else { return [] }
-        let yielded = primaryNode.flags.contains(.replica) && primaryNode.primaryID == myself
-        guard yielded || heard == primary else { return [] }
+        // Only the primary's own, current message counts (see `noteFailoverState`): this node's record of the
+        // primary can be stale, still showing it as this node's replica when this node has just lost its slots
+        // to it (a primary resumed after a pause, or back from a partition), and taking over then would undo the
+        // failover the cluster just made.
+        guard heard == primary else { return [] }
         let slots = topology.slots.slots(of: primary)
         guard !slots.isEmpty else { return [] }
         becomePrimary(claiming: slots, configEpoch: topology.maximumEpoch + 1)
