@@ -40,6 +40,20 @@ class ReplyError(Exception):
     pass
 
 
+try:
+    import ctypes
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except Exception:  # not Linux / no libc symbol: nodes are still killed by close() and atexit
+    _prctl = None
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the node gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG), so a test
+    process killed by SIGTERM/SIGKILL leaves no server behind. Nodes are started from the main thread."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def to_py(frame) -> Any:
     if frame.kind in ("-", "!"):
         raise ReplyError(frame.value.decode(errors="replace"))
@@ -263,7 +277,8 @@ class FaultCluster:
             logf.write(f"\n==== start #{node.starts + 1}: {' '.join(cmdline)}\n".encode())
             logf.flush()
             node.proc = subprocess.Popen(cmdline, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=node.workdir, start_new_session=True)
+                                         cwd=node.workdir, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         node.starts += 1
         node.paused = False
         deadline = time.monotonic() + START_TIMEOUT
