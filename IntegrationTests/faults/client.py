@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import itertools
 import random
-import socket
 import threading
 import time
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 from redis.crc import key_slot
 

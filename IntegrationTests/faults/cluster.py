@@ -18,12 +18,11 @@ import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
@@ -38,6 +37,20 @@ START_TIMEOUT = float(os.environ.get("ROOST_START_TIMEOUT", "20"))
 
 class ReplyError(Exception):
     pass
+
+
+try:
+    import ctypes
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except Exception:  # not Linux / no libc symbol: nodes are still killed by close() and atexit
+    _prctl = None
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the node gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG), so a test
+    process killed by SIGTERM/SIGKILL leaves no server behind. Nodes are started from the main thread."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def to_py(frame) -> Any:
@@ -263,7 +276,8 @@ class FaultCluster:
             logf.write(f"\n==== start #{node.starts + 1}: {' '.join(cmdline)}\n".encode())
             logf.flush()
             node.proc = subprocess.Popen(cmdline, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         cwd=node.workdir, start_new_session=True)
+                                         cwd=node.workdir, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         node.starts += 1
         node.paused = False
         deadline = time.monotonic() + START_TIMEOUT

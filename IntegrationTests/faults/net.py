@@ -135,6 +135,7 @@ class NetnsNetwork:
         try:
             with open(LOCK_PATH, "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
+                cleanup_stale()
                 used = set(re.findall(rf"{re.escape(SUBNET_PREFIX)}\.(\d+)\.",
                                       _ip("-o", "-4", "addr", "show").stdout + _ip("-4", "route").stdout))
                 free = [n for n in range(256) if str(n) not in used]
@@ -246,23 +247,25 @@ class NetnsNetwork:
         return f"netns ({SUBNET_PREFIX}.{self.subnet}.0/24, bridge {self.bridge}, namespaces roostfault-{self.rid}-*)"
 
 
-def cleanup_stale(max_age_s: float = 1800) -> None:
-    """Best effort: remove roostfault-* namespaces older than max_age_s that no process runs in (leftovers of
-    a run that was SIGKILLed before its cleanup ran)."""
+def cleanup_stale(max_age_s: float = 600) -> None:
+    """Best effort: removes the namespaces and bridge of earlier runs that died without cleaning up (SIGKILLed
+    test process): a run id none of whose roostfault-<id>-* namespaces has a process, created over max_age_s
+    ago. (A run in progress always has live nodes in some of its namespaces.)"""
     if netns_unavailable_reason():
         return
-    out = _ip("netns", "list", check=False).stdout
-    for line in out.splitlines():
+    runs: dict[str, list[str]] = {}
+    for line in _ip("netns", "list", check=False).stdout.splitlines():
         name = line.split()[0] if line.split() else ""
-        if not name.startswith("roostfault-"):
-            continue
+        m = re.fullmatch(r"roostfault-([0-9a-f]+)-\d+", name)
+        if m:
+            runs.setdefault(m.group(1), []).append(name)
+    for rid, names in runs.items():
         try:
-            age = time.time() - os.stat(f"/run/netns/{name}").st_mtime
+            age = time.time() - max(os.stat(f"/run/netns/{n}").st_mtime for n in names)
         except OSError:
             continue
-        pids = _ip("netns", "pids", name, check=False).stdout.split()
-        if age > max_age_s and not pids:
-            _ip("netns", "del", name, check=False)
-            rid = name.split("-")[1]
-            for link in (f"rf{rid}b",):
-                _ip("link", "del", link, check=False)
+        if age < max_age_s or any(_ip("netns", "pids", n, check=False).stdout.split() for n in names):
+            continue
+        for n in names:
+            _ip("netns", "del", n, check=False)
+        _ip("link", "del", f"rf{rid}b", check=False)

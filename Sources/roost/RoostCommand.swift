@@ -95,8 +95,7 @@ struct Failover: ParsableCommand {
     @Argument(help: "The replica, as HOST:PORT.", transform: parseEndpoint)
     var replica: Endpoint
 
-    @Flag(help: "FORCE: do not wait for the primary (it may be down); TAKEOVER: do not ask the other primaries.")
-    var mode: FailoverMode?
+    @Flag var mode: FailoverMode?
 
     @Option(help: "Seconds to wait for the replica to become a primary.")
     var timeout: Double = 30
@@ -114,6 +113,13 @@ enum FailoverMode: String, EnumerableFlag {
     case takeover
 
     var adminMode: ClusterAdmin.FailoverMode { self == .force ? .force : .takeover }
+
+    static func help(for value: FailoverMode) -> ArgumentHelp? {
+        switch value {
+        case .force: "CLUSTER FAILOVER FORCE: do not wait for the primary (it may be down)."
+        case .takeover: "CLUSTER FAILOVER TAKEOVER: take the slots without the other primaries' votes."
+        }
+    }
 }
 
 struct Check: ParsableCommand {
