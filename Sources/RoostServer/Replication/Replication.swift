@@ -86,6 +86,11 @@ final class Replication: Sendable {
     let isReplica = Atomic<Bool>(false)
     /// Writes are paused for a manual failover: write commands wait (see ``Dispatcher``).
     let writesPaused = Atomic<Bool>(false)
+    /// `INFO stats` `sync_full`, `sync_partial_ok`, `sync_partial_err`: `PSYNC`s answered with a snapshot, with the
+    /// backlog, and asked to continue but answered with a snapshot.
+    let fullSyncs = Atomic<Int>(0)
+    let partialSyncs = Atomic<Int>(0)
+    let refusedPartialSyncs = Atomic<Int>(0)
     let logger: Logger
 
     init(logger: Logger) {
@@ -219,8 +224,11 @@ final class Replication: Sendable {
                     state.feeds[clientID] = feed
                     let id = clientID
                     channel.eventLoop.execute { self.flush(id) }
+                    partialSyncs.add(1, ordering: .relaxed)
                     return .partial(replicationID: state.replicationID)
                 }
+                if requestedID != "?" { refusedPartialSyncs.add(1, ordering: .relaxed) }
+                fullSyncs.add(1, ordering: .relaxed)
                 state.feeds[clientID] = feed
                 return .full(replicationID: state.replicationID, offset: state.offset)
             }
