@@ -232,6 +232,14 @@ struct FailoverVotingTests {
         _ = instance.receive(news, from: "10.0.0.48", now: 10)
         #expect(instance.topology.myselfNode.role == .replica(of: Self.firstReplica))
         #expect(instance.topology[Self.firstReplica]?.primaryID == Self.failedPrimary)  // the stale record
+        // A frame the winner sent during its election, delivered late: still "replica of you", current epoch 4.
+        let late = BusMessage(
+            kind: .ping,
+            sender: .init(
+                id: Self.firstReplica, incarnation: 0, role: .replica(of: Self.failedPrimary), ip: "10.0.0.33",
+                port: 7000, busPort: 17000, currentEpoch: 4, configEpoch: 2, slots: Self.failedSlots),
+            sequence: 2)
+        _ = instance.receive(late, from: "10.0.0.33", now: 15)
         for now in stride(from: Int64(20), through: 5_000, by: 100) { _ = instance.tick(now: now) }
         #expect(instance.topology.myselfNode.role == .replica(of: Self.firstReplica))
         #expect(instance.topology.slots.slotCount(of: Self.failedPrimary) == 0)

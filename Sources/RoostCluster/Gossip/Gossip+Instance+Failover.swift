@@ -68,10 +68,13 @@ extension Gossip.Instance {
     /// for this replica's manual failover.
     mutating func noteFailoverState(of sender: BusMessage.Sender) {
         members[sender.id]?.replicationOffset = sender.replicationOffset
-        // A frame that waited in a link while a partition lasted can carry the sender's state from before an
-        // election: only a message as recent as this node's view of the epochs counts as a yield.
+        // A frame that waited in a socket while this node was paused or cut off can carry the sender's state
+        // from before (or during) the election it won: still "replica of you", with the current epoch already
+        // raised by the election. Such a frame claims its old primary's config epoch, older than the one this
+        // node now knows for the sender; a yield must be at least as recent on both epochs.
         if sender.role.isReplica && sender.role.primaryID == myself && topology.myselfNode.primaryID == sender.id
             && sender.currentEpoch >= topology.currentEpoch
+            && sender.configEpoch >= (topology[sender.id]?.configEpoch ?? 0)
         {
             failover.yieldedPrimary = sender.id
         }
