@@ -102,13 +102,14 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public var trimRequested = false
     /// Whether compaction records slot moves for ``takeSlotMoves()`` (set it when something indexes by slot).
     public var tracksSlotMoves = false
-    /// Whether every change to a key (write, delete, expiry, eviction) is recorded for ``takeChanges()``: a
-    /// replication primary turns it on and ships the changed keys' new states to its replicas.
+    /// A replica's keyspace: expired keys are hidden from reads but not removed, since the primary decides when a
+    /// key goes (its `DEL` arrives in the stream), as Redis's replicas do; writes still replace them.
+    public var retainsExpired = false
+    /// Whether every change to a key (write, delete, expiry, eviction) is recorded for ``takeChanges(_:)``: a
+    /// replication primary turns it on and ships the records to its replicas.
     public var recordsChanges = false
-    /// Keys changed since the last ``takeChanges()`` (only while ``recordsChanges``).
-    var changedKeys: [[UInt8]] = []
-    /// ``removeAll()`` ran since the last ``takeChanges()`` (only while ``recordsChanges``).
-    var changedAll = false
+    /// The records since the last ``takeChanges(_:)``, as RESP commands (see ``ChangeLog``).
+    var changeLog: [UInt8] = []
     /// The eviction policy, told about every insert, hit, resize, removal and slot move (see
     /// ``configureEviction(_:maxMemory:sampling:)``).
     public internal(set) var eviction = EvictionState(.noEviction, capacity: Int.max)
@@ -183,11 +184,13 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         return nil
     }
 
-    /// The live (not expired) slot of `key`, expiring it first if its time has come.
-    mutating func liveSlot(_ key: UnsafeRawBufferPointer, hash: UInt32, now: Int64) -> Int32? {
+    /// The live (not expired) slot of `key`, expiring it first if its time has come (for a read only unless
+    /// ``retainsExpired``; a write always replaces an expired key).
+    mutating func liveSlot(_ key: UnsafeRawBufferPointer, hash: UInt32, now: Int64, writing: Bool = false) -> Int32? {
         eviction.advanceClock(to: now)
         guard let (index, previous) = find(key, hash: hash) else { return nil }
         if record(index).isExpired(at: now) {
+            if retainsExpired && !writing { return nil }
             unlink(index, previous: previous, head: buckets.head(for: hash))
             statistics.expiredKeys += 1
             maintainTable(resizeBudgetPerWrite)
@@ -267,7 +270,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         _ body: (inout Entry?) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         let hash = Keyspace.hash(key)
-        if let index = liveSlot(key, hash: hash, now: now) {
+        if let index = liveSlot(key, hash: hash, now: now, writing: true) {
             let original = record(index).entry
             var entry: Entry? = original
             defer { writeBack(index, hash: hash, original: original, updated: entry, now: now) }
@@ -321,7 +324,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         now: Int64
     ) {
         let hash = Keyspace.hash(key)
-        if let index = liveSlot(key, hash: hash, now: now) {
+        if let index = liveSlot(key, hash: hash, now: now, writing: true) {
             replaceValue(at: index, value: value, expireAt: expireAt, encoding: encoding, now: now)
         } else {
             insertNew(key, hash: hash, value: value, expireAt: expireAt, encoding: encoding, now: now)
@@ -343,7 +346,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) -> Int?
     ) -> Bool {
         let hash = Keyspace.hash(key)
-        let index = liveSlot(key, hash: hash, now: now)
+        let index = liveSlot(key, hash: hash, now: now, writing: true)
         return withUnsafeTemporaryAllocation(byteCount: scratchCapacity, alignment: 8) { scratch in
             guard let count = body(index.map { record($0).value }, scratch) else { return false }
             let value = UnsafeRawBufferPointer(rebasing: scratch[0..<count])
@@ -360,7 +363,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     @discardableResult
     public mutating func remove(_ key: UnsafeRawBufferPointer, now: Int64) -> Bool {
         let hash = Keyspace.hash(key)
-        guard let index = liveSlot(key, hash: hash, now: now) else { return false }
+        guard let index = liveSlot(key, hash: hash, now: now, writing: true) else { return false }
         removeSlot(index, hash: hash)
         return true
     }
@@ -368,8 +371,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     /// Removes every key. Statistics are kept.
     public mutating func removeAll() {
         if recordsChanges {
-            changedAll = true
-            changedKeys.removeAll()
+            changeLog.removeAll(keepingCapacity: true)
+            ChangeLog.appendFlush(&changeLog)
         }
         for index in 0..<slots.highWater {
             if let record = slots[Int32(index)].record { SystemAllocator.free(record) }
@@ -394,7 +397,6 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         now: Int64
     ) {
         let old = record(index)
-        if recordsChanges { changedKeys.append(Array(old.key)) }
         let oldValueCount = old.valueCount
         let hadExpiry = old.hasExpiry
         let (new, footprintChange) = old.replacing(
@@ -403,6 +405,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         recordBytes += footprintChange
         payloadBytes += value.count - oldValueCount
         volatileCount += (expireAt != Entry.noExpiry ? 1 : 0) - (hadExpiry ? 1 : 0)
+        if recordsChanges { ChangeLog.appendSet(&changeLog, key: new.key, value: value, expireAt: expireAt) }
         if footprintChange != 0 { eviction.resized(index, to: new.footprint) }
         if hadExpiry || expireAt != Entry.noExpiry {
             eviction.expiryChanged(index, at: expireAt == Entry.noExpiry ? nil : expireAt)
@@ -418,7 +421,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         encoding: Entry.StringEncoding,
         now: Int64
     ) {
-        if recordsChanges { changedKeys.append(Array(key)) }
+        if recordsChanges { ChangeLog.appendSet(&changeLog, key: key, value: value, expireAt: expireAt) }
         let (record, footprint) = EntryRecord.make(
             key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now))
         let index = slots.take()
@@ -456,7 +459,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             slots[previous].next = next
         }
         let record = record(index)
-        if recordsChanges { changedKeys.append(Array(record.key)) }
+        if recordsChanges { ChangeLog.appendDelete(&changeLog, key: record.key) }
         count -= 1
         payloadBytes -= record.keyCount + record.valueCount
         if record.hasExpiry { volatileCount -= 1 }

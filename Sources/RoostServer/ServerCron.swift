@@ -18,7 +18,8 @@ enum ServerCron {
             budgetMicroseconds: periodMicroseconds / expiryShareOfPeriod,
             baseSlices: max(1, buckets / max(1, hz) / bucketsPerSlice)
         )
-        expire(state, cycle, on: eventLoop)
+        // A replica leaves expiry to its primary, whose deletes arrive in the stream (reads hide expired keys).
+        if !state.replication.isReplica.load(ordering: .relaxed) { expire(state, cycle, on: eventLoop) }
         replicationCron(state)
         closeIdleClients(state)
         returnFreeMemoryIfAsked(state)

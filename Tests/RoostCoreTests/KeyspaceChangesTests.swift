@@ -7,19 +7,50 @@ private func string(_ text: String, expireAt: Int64 = Entry.noExpiry) -> Entry {
     Entry(value: .string(Array(text.utf8)), expireAt: expireAt)
 }
 
-/// The change log a replication primary reads: every way a key can change is recorded, nothing is recorded while
-/// off, and replaying the current states of the changed keys onto a copy taken earlier reproduces the keyspace.
+/// The change log's records, decoded from RESP (arrays of bulk strings only, as ``ChangeLog`` writes them).
+private func records(_ keyspace: inout Keyspace) -> [[String]] {
+    guard let bytes = keyspace.takeChanges({ Array($0) }) else { return [] }
+    var records: [[String]] = []
+    var index = 0
+    func number() -> Int {
+        var value = 0
+        while bytes[index] != 13 {
+            value = value * 10 + Int(bytes[index] - 48)
+            index += 1
+        }
+        index += 2
+        return value
+    }
+    while index < bytes.count {
+        #expect(bytes[index] == UInt8(ascii: "*"))
+        index += 1
+        var record: [String] = []
+        for _ in 0..<number() {
+            #expect(bytes[index] == UInt8(ascii: "$"))
+            index += 1
+            let length = number()
+            record.append(String(decoding: bytes[index..<index + length], as: UTF8.self))
+            index += length + 2
+        }
+        records.append(record)
+    }
+    return records
+}
+
+/// The change log a replication primary ships: every way a key can change is recorded as the key's new state, in
+/// order; nothing is recorded while off; and a snapshot taken while writes continue, followed by the records made
+/// since it began, reproduces the keyspace.
 @Suite struct KeyspaceChangesTests {
     @Test func nothingIsRecordedWhileOff() {
         var keyspace = Keyspace()
         keyspace.set(key("a"), string("1"), now: 0)
         keyspace.remove(key("a"), now: 0)
-        let pending1 = keyspace.hasChanges
-        #expect(!pending1)
-        #expect(keyspace.takeChanges().keys.isEmpty)
+        let pending = keyspace.hasChanges
+        #expect(!pending)
+        #expect(records(&keyspace).isEmpty)
     }
 
-    @Test func writesDeletesExpiryAndEvictionAreRecorded() {
+    @Test func writesDeletesExpiryAndEvictionAreRecordedAsStates() {
         var keyspace = Keyspace()
         keyspace.recordsChanges = true
         keyspace.set(key("new"), string("1"), now: 0)
@@ -34,41 +65,54 @@ private func string(_ text: String, expireAt: Int64 = Entry.noExpiry) -> Entry {
         keyspace.remove(key("new"), now: 0)
         keyspace.set(key("short"), string("x", expireAt: 10), now: 0)
         keyspace.set(key("lazy"), string("y", expireAt: 10), now: 0)
-        var changes = keyspace.takeChanges()
-        #expect(!changes.removedAll)
-        #expect(changes.keys == ["new", "new", "counter", "counter", "new", "short", "lazy"].map(key))
-        let pending2 = keyspace.hasChanges
-        #expect(!pending2)
+        keyspace.update(key("counter"), now: 0) { $0?.expireAt = 500 }
+        #expect(
+            records(&keyspace) == [
+                ["SET", "new", "1"], ["SET", "new", "2"], ["SET", "counter", "7"], ["SET", "counter", "8"],
+                ["DEL", "new"], ["SET", "short", "x", "PXAT", "10"], ["SET", "lazy", "y", "PXAT", "10"],
+                ["SET", "counter", "8", "PXAT", "500"],
+            ])
+        let drained = keyspace.hasChanges
+        #expect(!drained)
 
-        // Reading an expired key reclaims it (lazily), and the active cycle reclaims the other: both are changes.
+        // Reading an expired key reclaims it (lazily), and the active cycle reclaims the other: both are deletes.
         #expect(keyspace.read(key("lazy"), now: 20) == nil)
         _ = keyspace.expireStep(now: 20, bucketBudget: 1_000)
-        changes = keyspace.takeChanges()
-        #expect(Set(changes.keys) == Set(["lazy", "short"].map(key)))
+        #expect(Set(records(&keyspace)) == [["DEL", "lazy"], ["DEL", "short"]])
 
         // Reading a live key is not a change.
         _ = keyspace.read(key("counter"), now: 20)
-        let pending3 = keyspace.hasChanges
-        #expect(!pending3)
+        #expect(records(&keyspace).isEmpty)
 
-        // Eviction.
+        // Eviction: every evicted key is deleted in the log.
         keyspace.configureEviction(.allKeysLRU, maxMemory: keyspace.estimatedMemory + 64, now: 20)
         for index in 0..<50 { keyspace.set(key("fill\(index)"), string(String(repeating: "v", count: 40)), now: 20) }
         _ = keyspace.enforceMemoryLimit(now: 20)
-        changes = keyspace.takeChanges()
-        let evicted = changes.keys.filter { keyspace.peek($0, now: 20) == nil }
-        #expect(!evicted.isEmpty)
+        let log = records(&keyspace)
+        let deleted = log.filter { $0[0] == "DEL" }.map { key($0[1]) }
+        #expect(!deleted.isEmpty)
+        #expect(deleted.allSatisfy { keyspace.peek($0, now: 20) == nil })
     }
 
-    @Test func removeAllDropsEarlierChangesAndSaysSo() {
+    @Test func removeAllReplacesEarlierRecordsWithAFlush() {
         var keyspace = Keyspace()
         keyspace.recordsChanges = true
         keyspace.set(key("a"), string("1"), now: 0)
         keyspace.removeAll()
         keyspace.set(key("b"), string("2"), now: 0)
-        let changes = keyspace.takeChanges()
-        #expect(changes.removedAll)
-        #expect(changes.keys == [key("b")])
+        #expect(records(&keyspace) == [["FLUSHALL"], ["SET", "b", "2"]])
+    }
+
+    @Test func binaryKeysAndValuesAreLengthPrefixed() {
+        var keyspace = Keyspace()
+        keyspace.recordsChanges = true
+        let binary: [UInt8] = [0, 13, 10, 255, 42]
+        keyspace.set(binary, Entry(value: .string(binary + binary)), now: 0)
+        let log = keyspace.takeChanges { Array($0) }
+        let expected: [UInt8] =
+            Array("*3\r\n$3\r\nSET\r\n$5\r\n".utf8) + binary + Array("\r\n$10\r\n".utf8) + binary
+            + binary + Array("\r\n".utf8)
+        #expect(log == expected)
     }
 
     @Test func currentStateReadsWithoutTouching() {
@@ -89,18 +133,20 @@ private func string(_ text: String, expireAt: Int64 = Entry.noExpiry) -> Entry {
         #expect(hits == 0)
     }
 
-    /// A snapshot taken while writes continue (a scan interleaved with writes), followed by the current states of
-    /// every key changed since the scan began, equals the final keyspace.
-    @Test func fuzzySnapshotPlusChangedStatesConverges() {
+    /// A snapshot taken while writes continue (a scan interleaved with writes), followed by every record made since
+    /// the scan began, equals the final keyspace.
+    @Test func fuzzySnapshotPlusRecordsConverges() {
         var generator = SystemRandomNumberGenerator()
         var primary = Keyspace()
         for index in 0..<2_000 { primary.set(key("k\(index)"), string("\(index)"), now: 0) }
         primary.recordsChanges = true
-        var replica: [[UInt8]: [UInt8]] = [:]
+        var replica: [String: String] = [:]
         var cursor: UInt64 = 0
         repeat {
             cursor = primary.scan(cursor: cursor, count: 50) { k, entry in
-                if case .string(let bytes) = entry.value { replica[k] = bytes }
+                if case .string(let bytes) = entry.value {
+                    replica[String(decoding: k, as: UTF8.self)] = String(decoding: bytes, as: UTF8.self)
+                }
             }
             for _ in 0..<40 {
                 let target = key("k\(Int.random(in: 0..<3_000, using: &generator))")
@@ -111,16 +157,48 @@ private func string(_ text: String, expireAt: Int64 = Entry.noExpiry) -> Entry {
                 }
             }
         } while cursor != 0
-        let changes = primary.takeChanges()
-        for changed in changes.keys {
-            let state = changed.withUnsafeBytes { k in primary.currentState(of: k, now: 0) { value, _ in Array(value) }
+        for record in records(&primary) {
+            switch record[0] {
+            case "SET": replica[record[1]] = record[2]
+            case "DEL": replica[record[1]] = nil
+            default: replica = [:]
             }
-            replica[changed] = state
         }
-        var expected: [[UInt8]: [UInt8]] = [:]
+        var expected: [String: String] = [:]
         primary.forEach(now: 0) { k, entry in
-            if case .string(let bytes) = entry.value { expected[k] = bytes }
+            if case .string(let bytes) = entry.value {
+                expected[String(decoding: k, as: UTF8.self)] = String(decoding: bytes, as: UTF8.self)
+            }
         }
-        #expect(replica.compactMapValues { $0 } == expected)
+        #expect(replica == expected)
+    }
+
+    /// A replica's keyspace hides expired keys from reads but keeps them until its primary's `DEL`; a write
+    /// replaces an expired key rather than adding a second one.
+    @Test func aReplicaRetainsExpiredKeysUntilDeleted() {
+        var keyspace = Keyspace()
+        keyspace.retainsExpired = true
+        keyspace.set(key("gone"), string("v", expireAt: 10), now: 0)
+        keyspace.set(key("kept"), string("w"), now: 0)
+        #expect(keyspace.read(key("gone"), now: 20) == nil)
+        #expect(keyspace.peek(key("gone"), now: 20) == nil)
+        let contained = key("gone").withUnsafeBytes { keyspace.contains($0, now: 20) }
+        #expect(!contained)
+        var count = keyspace.count
+        #expect(count == 2)
+        _ = keyspace.expireStep(now: 20, bucketBudget: 1_000)  // the server does not run it on replicas
+        keyspace.set(key("gone"), string("again", expireAt: 15), now: 20)
+        count = keyspace.count
+        #expect(count == 2)
+        var generator = SystemRandomNumberGenerator()
+        _ = keyspace.randomKey(now: 30, using: &generator)  // terminates although every other key is expired
+        #expect(keyspace.remove(key("gone"), now: 30) == false)  // expired: not live, but removed
+        count = keyspace.count
+        #expect(count == 1)
+        keyspace.retainsExpired = false
+        keyspace.set(key("short"), string("x", expireAt: 40), now: 30)
+        #expect(keyspace.read(key("short"), now: 50) == nil)
+        count = keyspace.count
+        #expect(count == 1)
     }
 }

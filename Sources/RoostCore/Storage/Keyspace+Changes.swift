@@ -1,21 +1,21 @@
 extension Keyspace {
-    /// What changed since the last call: whether every key was removed (``removeAll()``; it then happened before
-    /// any of the listed changes), and the keys written, deleted, expired or evicted since, in order and possibly
-    /// repeated. Only recorded while ``recordsChanges`` is set.
+    /// Calls `body` with the changes recorded since the last call (while ``recordsChanges`` is set), in the order
+    /// they happened, as RESP commands (``ChangeLog``), then forgets them; returns nil without calling it when
+    /// there are none.
     ///
-    /// A replication primary ships each listed key's *current* state (``currentState(of:now:)``), not the
-    /// operation that changed it: states are idempotent, so a replica that applies a snapshot taken while writes
-    /// continued and then every change recorded since the snapshot began ends equal to the primary.
-    public mutating func takeChanges() -> (removedAll: Bool, keys: [[UInt8]]) {
-        defer {
-            changedAll = false
-            changedKeys.removeAll(keepingCapacity: changedKeys.count <= 1024)
-        }
-        return (changedAll, changedKeys)
+    /// Each record is a key's whole state right after the change, not the operation that made it: `SET key value`
+    /// (with `PXAT ms` for a key with a time to live), `DEL key` when the key went away (deleted, expired or
+    /// evicted), `FLUSHALL`. States are idempotent, which is what lets a replication primary stream a snapshot
+    /// taken while writes continue: a replica that applies the snapshot and then every record made after it began
+    /// ends equal to the primary, whatever the snapshot saw of a key that changed meanwhile.
+    public mutating func takeChanges<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        guard !changeLog.isEmpty else { return nil }
+        defer { changeLog.removeAll(keepingCapacity: changeLog.count <= 1 << 20) }
+        return changeLog.withUnsafeBytes(body)
     }
 
-    /// Whether ``takeChanges()`` has anything to return.
-    public var hasChanges: Bool { changedAll || !changedKeys.isEmpty }
+    /// Whether ``takeChanges(_:)`` has anything to give.
+    public var hasChanges: Bool { !changeLog.isEmpty }
 
     /// Calls `body` with the value and absolute expiry (``Entry/noExpiry`` for none) of `key` when it is live at
     /// `now`; returns nil without calling it when the key is absent or expired. Neither touches the key nor counts
@@ -27,5 +27,56 @@ extension Keyspace {
         let record = record(index)
         if record.isExpired(at: now) { return nil }
         return body(record.value, record.expireAt)
+    }
+}
+
+/// The RESP records of a keyspace's change log (see ``Keyspace/takeChanges(_:)``): arrays of bulk strings, written
+/// straight from the stored bytes.
+public enum ChangeLog {
+    /// `SET key value`, or `SET key value PXAT expireAt` when `expireAt` is not ``Entry/noExpiry``.
+    public static func appendSet(
+        _ log: inout [UInt8], key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAt: Int64
+    ) {
+        let expires = expireAt != Entry.noExpiry
+        appendHeader(&log, count: expires ? 5 : 3)
+        appendBulk(&log, "SET")
+        appendBulk(&log, key)
+        appendBulk(&log, value)
+        if expires {
+            appendBulk(&log, "PXAT")
+            appendBulk(&log, String(expireAt))
+        }
+    }
+
+    /// `DEL key`.
+    public static func appendDelete(_ log: inout [UInt8], key: UnsafeRawBufferPointer) {
+        appendHeader(&log, count: 2)
+        appendBulk(&log, "DEL")
+        appendBulk(&log, key)
+    }
+
+    /// `FLUSHALL`.
+    public static func appendFlush(_ log: inout [UInt8]) {
+        appendHeader(&log, count: 1)
+        appendBulk(&log, "FLUSHALL")
+    }
+
+    private static func appendHeader(_ log: inout [UInt8], count: Int) {
+        log.append(UInt8(ascii: "*"))
+        log.append(contentsOf: String(count).utf8)
+        log.append(contentsOf: [13, 10])
+    }
+
+    private static func appendBulk(_ log: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {
+        log.append(UInt8(ascii: "$"))
+        log.append(contentsOf: String(bytes.count).utf8)
+        log.append(contentsOf: [13, 10])
+        log.append(contentsOf: bytes)
+        log.append(contentsOf: [13, 10])
+    }
+
+    private static func appendBulk(_ log: inout [UInt8], _ text: String) {
+        var text = text
+        text.withUTF8 { appendBulk(&log, UnsafeRawBufferPointer($0)) }
     }
 }

@@ -66,6 +66,11 @@ extension Keyspace {
             for _ in 0..<Int.random(in: 0..<length, using: &generator) { pick = slots[pick].next }
             let record = record(pick)
             if record.isExpired(at: now) {
+                // A replica keeps expired keys until its primary deletes them: give up after a bounded search.
+                if retainsExpired {
+                    if attempts > 200 { return nil }
+                    continue
+                }
                 _ = liveSlot(record.key, hash: slots[pick].hash, now: now)
                 continue
             }

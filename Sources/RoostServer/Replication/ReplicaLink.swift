@@ -30,7 +30,8 @@ extension Replication {
         recording.store(false, ordering: .relaxed)
         server.keyspace.withLock { keyspace in
             keyspace.recordsChanges = false
-            _ = keyspace.takeChanges()
+            keyspace.retainsExpired = true
+            _ = keyspace.takeChanges { _ in () }
         }
         oldLink?.close(promise: nil)
         for channel in feeds { channel.close(promise: nil) }
@@ -60,7 +61,8 @@ extension Replication {
         link?.close(promise: nil)
         server.keyspace.withLock { keyspace in
             keyspace.recordsChanges = true
-            _ = keyspace.takeChanges()
+            keyspace.retainsExpired = false
+            _ = keyspace.takeChanges { _ in () }
         }
         recording.store(true, ordering: .relaxed)
         isReplica.store(false, ordering: .relaxed)

@@ -8,9 +8,9 @@ import Synchronization
 /// (as a primary) or applies (as a replica), and the backlog for partial resynchronisation.
 ///
 /// ## The stream carries states, not commands
-/// After each batch of commands (and each active-expiry slice) the primary takes the keys the keyspace recorded as
-/// changed (``Keyspace/takeChanges()``) and appends, for each, its *current* state: `SET key value [PXAT ms]`, or
-/// `DEL key` when it is gone (deleted, expired or evicted), or `FLUSHALL`. Replicas apply these with their own
+/// The keyspace records every change as the key's new state (``Keyspace/takeChanges(_:)``): `SET key value
+/// [PXAT ms]`, or `DEL key` when it is gone (deleted, expired or evicted), or `FLUSHALL`; after each batch of
+/// commands (and on each cron tick, for what expiry removed) the primary appends the records to the stream. Replicas apply these with their own
 /// command table. States are idempotent, which is what makes the full sync simple: the snapshot is a scan of the
 /// live keyspace taken while writes continue, and every change recorded after the snapshot began is applied after
 /// it, so whatever the scan saw of a key that changed meanwhile, the replica ends with the key's latest state.
@@ -107,36 +107,23 @@ final class Replication: Sendable {
 
     // MARK: Producing the stream (primary)
 
-    /// Appends the current states of the keys changed since the last call to the stream. Called at the end of each
-    /// read batch, before its replies leave, so a write is in the stream before it is acknowledged.
+    /// Appends the changes the keyspace recorded since the last call to the stream. Called at the end of each read
+    /// batch, before its replies leave, so a write is in the stream before it is acknowledged.
     func propagate(_ server: ServerState) {
         guard recording.load(ordering: .relaxed) else { return }
-        let now = server.clock()
         server.keyspace.withLock { keyspace in
-            guard keyspace.hasChanges else { return }
-            let changes = keyspace.takeChanges()
-            var record = ByteBufferAllocator().buffer(capacity: 64 + changes.keys.count * 48)
-            if changes.removedAll { ReplicationRecord.writeCommand(&record, ["FLUSHALL"]) }
-            for key in changes.keys {
-                key.withUnsafeBytes { key in
-                    let written = keyspace.currentState(of: key, now: now) { value, expireAt in
-                        ReplicationRecord.writeSet(&record, key: key, value: value, expireAt: expireAt)
-                    }
-                    if written == nil { ReplicationRecord.writeDelete(&record, key: key) }
-                }
-            }
-            state.withLock { append(record, to: &$0) }
+            keyspace.takeChanges { changes in state.withLock { append(changes, to: &$0) } }
         }
     }
 
     /// Appends `record` to the stream: the offset, the backlog, and every attached replica's pending bytes.
-    func append(_ record: ByteBuffer, to state: inout State) {
+    func append(_ record: UnsafeRawBufferPointer, to state: inout State) {
         // Nothing is produced before a replica first attached (Redis's offset stays 0 without a backlog).
-        guard case .primary = state.role, state.backlog != nil, record.readableBytes > 0 else { return }
-        state.offset += Int64(record.readableBytes)
-        record.withUnsafeReadableBytes { state.backlog?.append($0) }
+        guard case .primary = state.role, state.backlog != nil, record.count > 0 else { return }
+        state.offset += Int64(record.count)
+        state.backlog?.append(record)
         for id in state.feeds.keys {
-            state.feeds[id]!.pending.writeImmutableBuffer(record)
+            state.feeds[id]!.pending.writeBytes(record)
             scheduleFlush(id, in: &state)
         }
     }
@@ -145,7 +132,7 @@ final class Replication: Sendable {
     func appendCommand(_ words: [String]) {
         var record = ByteBufferAllocator().buffer(capacity: 64)
         ReplicationRecord.writeCommand(&record, words)
-        state.withLock { append(record, to: &$0) }
+        record.withUnsafeReadableBytes { bytes in state.withLock { append(bytes, to: &$0) } }
     }
 
     private func scheduleFlush(_ id: UInt64, in state: inout State) {
@@ -384,13 +371,6 @@ enum ReplicationRecord {
             buffer.writeRESPBulkString("PXAT")
             buffer.writeRESPBulkString(String(expireAt))
         }
-    }
-
-    /// `DEL key`.
-    static func writeDelete(_ buffer: inout ByteBuffer, key: UnsafeRawBufferPointer) {
-        buffer.writeRESPArrayHeader(2)
-        buffer.writeRESPBulkString("DEL")
-        buffer.writeRESPBulkString(key)
     }
 }
 
