@@ -801,3 +801,34 @@ def test_bad_replication_command_input_gets_clear_errors(start_roost, conn_facto
     assert _info(primary)["role"] == "master"
     assert redis_cli(primary.port, "GET", "k").stdout == "v\n"
     assert primary.alive()
+
+
+@pytest.mark.time_limit(60)
+def test_a_replica_that_stops_reading_is_disconnected_at_its_output_limit(start_roost):
+    """A connection that asks for the stream (PSYNC) and never reads it is closed once its unsent stream passes the
+    replica class of client-output-buffer-limit; the primary's memory stays bounded and its clients are served."""
+    primary = _start(start_roost, "--client-output-buffer-limit", "replica 1mb 0 0")
+    P = _client(primary)
+    _set_many(P, ((f"seed:{i}", "x" * 100, None) for i in range(2000)))
+    import socket
+    stalled = socket.create_connection(("127.0.0.1", primary.port))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$1\r\n1\r\n")
+    assert stalled.recv(16) == b"+OK\r\n"  # Redis refuses PSYNC while a reply is still unsent
+    stalled.sendall(b"*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n")
+    def replica_links():
+        return redis_cli(primary.port, "client", "list", "type", "replica").stdout.strip()
+
+    _until(lambda: replica_links() != "", 10, "the stalled replica to attach")
+    rss_before = primary.rss_kib()
+    value = "v" * 10_000
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        _set_many(P, ((f"big:{i % 500}", value, None) for i in range(500)))  # 5 MB of stream per round
+        if replica_links() == "":
+            break
+    else:
+        pytest.fail("the replica that never reads was not disconnected")
+    assert P.ping()
+    assert primary.rss_kib() - rss_before < 64 * 1024, "the primary's memory grew with the unread stream"
+    stalled.close()
