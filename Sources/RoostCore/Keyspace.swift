@@ -110,6 +110,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public var recordsChanges = false
     /// The records since the last ``takeChanges(_:)``, as RESP commands (see ``ChangeLog``).
     var changeLog: [UInt8] = []
+    /// The last CAS value handed out (``nextCAS()``).
+    var casCounter: UInt64 = 0
     /// The eviction policy, told about every insert, hit, resize, removal and slot move (see
     /// ``configureEviction(_:maxMemory:sampling:)``).
     public internal(set) var eviction = EvictionState(.noEviction, capacity: Int.max)
@@ -389,23 +391,25 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         trimDue = false
     }
 
-    private mutating func replaceValue(
+    mutating func replaceValue(
         at index: Int32,
         value: UnsafeRawBufferPointer,
         expireAt: Int64,
         encoding: Entry.StringEncoding,
-        now: Int64
+        now: Int64,
+        metadata: ItemMetadata? = nil
     ) {
         let old = record(index)
         let oldValueCount = old.valueCount
         let hadExpiry = old.hasExpiry
         let (new, footprintChange) = old.replacing(
-            value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now))
+            value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now),
+            metadata: metadata)
         slots[index].record = new.base
         recordBytes += footprintChange
         payloadBytes += value.count - oldValueCount
         volatileCount += (expireAt != Entry.noExpiry ? 1 : 0) - (hadExpiry ? 1 : 0)
-        if recordsChanges { ChangeLog.appendSet(&changeLog, key: new.key, value: value, expireAt: expireAt) }
+        if recordsChanges { ChangeLog.appendSet(&changeLog, key: new.key, value: new.value, expireAt: expireAt) }
         if footprintChange != 0 { eviction.resized(index, to: new.footprint) }
         if hadExpiry || expireAt != Entry.noExpiry {
             eviction.expiryChanged(index, at: expireAt == Entry.noExpiry ? nil : expireAt)
@@ -413,17 +417,19 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         eviction.accessed(index)
     }
 
-    private mutating func insertNew(
+    mutating func insertNew(
         _ key: UnsafeRawBufferPointer,
         hash: UInt32,
         value: UnsafeRawBufferPointer,
         expireAt: Int64,
         encoding: Entry.StringEncoding,
-        now: Int64
+        now: Int64,
+        metadata: ItemMetadata? = nil
     ) {
         if recordsChanges { ChangeLog.appendSet(&changeLog, key: key, value: value, expireAt: expireAt) }
         let (record, footprint) = EntryRecord.make(
-            key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now))
+            key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now),
+            metadata: metadata)
         let index = slots.take()
         let head = buckets.head(for: hash)
         slots[index] = SlotArena.Slot(record: record.base, hash: hash, next: head.pointee)

@@ -14,7 +14,9 @@
 ///   8  key length   UInt64
 ///  16  value length UInt64
 /// then, at the header's end:
-///   +0 expire at    Int64   Unix milliseconds, present only when the flags say so
+///   +0 expire at    Int64   Unix milliseconds, present only when the flags say so (bit 2)
+///   then memcached's item metadata, 16 bytes, present only when the flags say so (bit 4): client flags UInt32,
+///   status UInt8 (bit 0 stale, bit 1 win token sent), 3 bytes padding, CAS UInt64
 ///   then the key bytes, then the value bytes.
 /// ```
 /// A `key:%08d` key with a 32-byte value needs 8 + 12 + 32 = 52 bytes, a 64-byte glibc chunk.
@@ -30,6 +32,8 @@
     static let encodingMask: UInt8 = 0b0011
     static let hasExpiryFlag: UInt8 = 0b0100
     static let wideFlag: UInt8 = 0b1000
+    static let hasItemMetadataFlag: UInt8 = 0b1_0000
+    static let itemMetadataSize = 16
     static let narrowHeaderSize = 8
     static let wideHeaderSize = 24
 
@@ -39,9 +43,11 @@
     }
 
     /// Bytes a block for this key and value needs.
-    @inline(__always) static func size(keyCount: Int, valueCount: Int, hasExpiry: Bool) -> Int {
+    @inline(__always) static func size(
+        keyCount: Int, valueCount: Int, hasExpiry: Bool, hasItemMetadata: Bool = false
+    ) -> Int {
         (isWide(keyCount: keyCount, valueCount: valueCount) ? wideHeaderSize : narrowHeaderSize)
-            + (hasExpiry ? 8 : 0) + keyCount + valueCount
+            + (hasExpiry ? 8 : 0) + (hasItemMetadata ? itemMetadataSize : 0) + keyCount + valueCount
     }
 
     /// Allocates and fills a block. `value` may be empty (then nothing is copied).
@@ -50,12 +56,15 @@
         value: UnsafeRawBufferPointer,
         expireAt: Int64,
         encoding: Entry.StringEncoding,
-        lastAccess: UInt32
+        lastAccess: UInt32,
+        metadata: ItemMetadata? = nil
     ) -> (record: EntryRecord, footprint: Int) {
         let hasExpiry = expireAt != Entry.noExpiry
-        let size = size(keyCount: key.count, valueCount: value.count, hasExpiry: hasExpiry)
+        let size = size(
+            keyCount: key.count, valueCount: value.count, hasExpiry: hasExpiry, hasItemMetadata: metadata != nil)
         let record = EntryRecord(SystemAllocator.allocate(size))
-        record.writeHeader(keyCount: key.count, valueCount: value.count, expireAt: expireAt, encoding: encoding)
+        record.writeHeader(
+            keyCount: key.count, valueCount: value.count, expireAt: expireAt, encoding: encoding, metadata: metadata)
         record.lastAccess = lastAccess
         let keyStart = record.keyOffset
         if key.count > 0 { (record.base + keyStart).copyMemory(from: key.baseAddress!, byteCount: key.count) }
@@ -71,14 +80,19 @@
     /// The bytes the process holds for this block (for accounting).
     var footprint: Int {
         SystemAllocator.footprint(
-            base, requested: Self.size(keyCount: keyCount, valueCount: valueCount, hasExpiry: hasExpiry))
+            base,
+            requested: Self.size(
+                keyCount: keyCount, valueCount: valueCount, hasExpiry: hasExpiry, hasItemMetadata: hasItemMetadata))
     }
 
-    private func writeHeader(keyCount: Int, valueCount: Int, expireAt: Int64, encoding: Entry.StringEncoding) {
+    private func writeHeader(
+        keyCount: Int, valueCount: Int, expireAt: Int64, encoding: Entry.StringEncoding, metadata: ItemMetadata?
+    ) {
         let wide = Self.isWide(keyCount: keyCount, valueCount: valueCount)
         var flags = encoding.rawValue & Self.encodingMask
         if expireAt != Entry.noExpiry { flags |= Self.hasExpiryFlag }
         if wide { flags |= Self.wideFlag }
+        if metadata != nil { flags |= Self.hasItemMetadataFlag }
         base.storeBytes(of: flags, as: UInt8.self)
         if wide {
             base.storeBytes(of: UInt64(keyCount), toByteOffset: 8, as: UInt64.self)
@@ -91,6 +105,7 @@
             base.storeBytes(
                 of: expireAt, toByteOffset: wide ? Self.wideHeaderSize : Self.narrowHeaderSize, as: Int64.self)
         }
+        if let metadata { itemMetadata = metadata }
     }
 
     // MARK: Fields
@@ -128,7 +143,36 @@
         @inline(__always) nonmutating set { base.storeBytes(of: newValue, toByteOffset: 4, as: UInt32.self) }
     }
 
-    @inline(__always) var keyOffset: Int { headerSize + (hasExpiry ? 8 : 0) }
+    @inline(__always) var hasItemMetadata: Bool { flags & Self.hasItemMetadataFlag != 0 }
+
+    /// Offset of the item metadata (valid only when ``hasItemMetadata``).
+    @inline(__always) var itemMetadataOffset: Int { headerSize + (hasExpiry ? 8 : 0) }
+
+    @inline(__always) var keyOffset: Int {
+        headerSize + (hasExpiry ? 8 : 0) + (hasItemMetadata ? Self.itemMetadataSize : 0)
+    }
+
+    /// memcached's metadata, in place; nil when the entry has none (written over RESP). Set only on a block
+    /// made with metadata.
+    var itemMetadata: ItemMetadata? {
+        get {
+            guard hasItemMetadata else { return nil }
+            let offset = itemMetadataOffset
+            let status = base.load(fromByteOffset: offset + 4, as: UInt8.self)
+            return ItemMetadata(
+                clientFlags: base.load(fromByteOffset: offset, as: UInt32.self),
+                cas: base.load(fromByteOffset: offset + 8, as: UInt64.self),
+                isStale: status & 1 != 0, winTokenSent: status & 2 != 0)
+        }
+        nonmutating set {
+            guard let newValue, hasItemMetadata else { return }
+            let offset = itemMetadataOffset
+            base.storeBytes(of: newValue.clientFlags, toByteOffset: offset, as: UInt32.self)
+            let status: UInt8 = (newValue.isStale ? 1 : 0) | (newValue.winTokenSent ? 2 : 0)
+            base.storeBytes(of: status, toByteOffset: offset + 4, as: UInt8.self)
+            base.storeBytes(of: newValue.cas, toByteOffset: offset + 8, as: UInt64.self)
+        }
+    }
 
     /// The key bytes, in place.
     @inline(__always) var key: UnsafeRawBufferPointer {
@@ -164,15 +208,21 @@
         value: UnsafeRawBufferPointer,
         expireAt: Int64,
         encoding: Entry.StringEncoding,
-        lastAccess: UInt32
+        lastAccess: UInt32,
+        metadata: ItemMetadata? = nil
     ) -> (record: EntryRecord, footprintChange: Int) {
         let keyCount = self.keyCount
         let hasExpiry = expireAt != Entry.noExpiry
-        let needed = Self.size(keyCount: keyCount, valueCount: value.count, hasExpiry: hasExpiry)
-        if hasExpiry == self.hasExpiry && Self.isWide(keyCount: keyCount, valueCount: value.count) == isWide {
+        let needed = Self.size(
+            keyCount: keyCount, valueCount: value.count, hasExpiry: hasExpiry, hasItemMetadata: metadata != nil)
+        if hasExpiry == self.hasExpiry && (metadata != nil) == hasItemMetadata
+            && Self.isWide(keyCount: keyCount, valueCount: value.count) == isWide
+        {
             let usable = SystemAllocator.usableSize(base, requested: needed)
             if needed <= usable && (needed * 2 >= usable || usable <= 64) {
-                writeHeader(keyCount: keyCount, valueCount: value.count, expireAt: expireAt, encoding: encoding)
+                writeHeader(
+                    keyCount: keyCount, valueCount: value.count, expireAt: expireAt, encoding: encoding,
+                    metadata: metadata)
                 self.lastAccess = lastAccess
                 if value.count > 0 {
                     (base + keyOffset + keyCount).copyMemory(from: value.baseAddress!, byteCount: value.count)
@@ -181,7 +231,8 @@
             }
         }
         let old = footprint
-        let made = Self.make(key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: lastAccess)
+        let made = Self.make(
+            key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: lastAccess, metadata: metadata)
         free()
         return (made.record, made.footprint - old)
     }

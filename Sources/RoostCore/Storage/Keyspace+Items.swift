@@ -1,0 +1,116 @@
+/// memcached's per-item metadata, stored in the entry beside the value (16 bytes, only for entries written or read
+/// through the memcached protocol; see `EntryRecord`).
+///
+/// A write through the Redis protocol replaces the entry without metadata: its client flags become 0 and the next
+/// memcached read gives it a fresh CAS, so a compare-and-swap against the old CAS fails, as it must.
+public struct ItemMetadata: Sendable, Hashable {
+    /// The 32-bit client flags memcached clients store with a value (serialisation format, compression, …).
+    public var clientFlags: UInt32
+    /// The compare-and-swap version: unique across the keyspace, new on every change of the value.
+    public var cas: UInt64
+    /// Marked stale by an invalidation (`md key I`, `ms key I`): served with `X`, and one client gets `W`.
+    public var isStale: Bool
+    /// A win token (`W`) was handed out for this item, so other clients get `Z`.
+    public var winTokenSent: Bool
+
+    /// Metadata.
+    public init(clientFlags: UInt32 = 0, cas: UInt64 = 0, isStale: Bool = false, winTokenSent: Bool = false) {
+        self.clientFlags = clientFlags
+        self.cas = cas
+        self.isStale = isStale
+        self.winTokenSent = winTokenSent
+    }
+}
+
+extension Keyspace {
+    /// A fresh CAS value: greater than every one handed out before by this keyspace.
+    public mutating func nextCAS() -> UInt64 {
+        casCounter &+= 1
+        return casCounter
+    }
+
+    /// Calls `body` with the value, absolute expiry (``Entry/noExpiry`` for none) and metadata of `key`, and returns
+    /// its result; nil when the key is absent or expired. A key that has no metadata yet (written over RESP) is
+    /// given flags 0 and a fresh CAS, stored with it, so the CAS stays the same until the value changes. With
+    /// `touch` it counts a hit or a miss and tells the eviction policy about the access, as a read command does.
+    public mutating func withItem<Result>(
+        _ key: UnsafeRawBufferPointer,
+        now: Int64,
+        touch: Bool,
+        _ body: (_ value: UnsafeRawBufferPointer, _ expireAt: Int64, _ metadata: ItemMetadata) -> Result
+    ) -> Result? {
+        guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now) else {
+            if touch { statistics.keyspaceMisses += 1 }
+            return nil
+        }
+        var record = record(index)
+        if !record.hasItemMetadata {
+            // Attaching metadata changes no state a replica or the change log cares about.
+            let recording = recordsChanges
+            recordsChanges = false
+            replaceValue(
+                at: index, value: record.value, expireAt: record.expireAt, encoding: record.encoding, now: now,
+                metadata: ItemMetadata(cas: nextCAS()))
+            recordsChanges = recording
+            record = self.record(index)
+        }
+        if touch {
+            statistics.keyspaceHits += 1
+            record.lastAccess = Keyspace.accessClock(now)
+            eviction.accessed(index)
+        }
+        return body(record.value, record.expireAt, record.itemMetadata!)
+    }
+
+    /// Stores `value` under `key` with `clientFlags` and an absolute expiry (``Entry/noExpiry`` for none),
+    /// replacing any previous item, with a fresh CAS, which it returns.
+    @discardableResult
+    public mutating func storeItem(
+        _ key: UnsafeRawBufferPointer,
+        value: UnsafeRawBufferPointer,
+        expireAt: Int64,
+        clientFlags: UInt32,
+        now: Int64,
+        isStale: Bool = false,
+        winTokenSent: Bool = false
+    ) -> UInt64 {
+        let cas = nextCAS()
+        let metadata = ItemMetadata(clientFlags: clientFlags, cas: cas, isStale: isStale, winTokenSent: winTokenSent)
+        let hash = Keyspace.hash(key)
+        if let index = liveSlot(key, hash: hash, now: now, writing: true) {
+            replaceValue(
+                at: index, value: value, expireAt: expireAt, encoding: .automatic, now: now, metadata: metadata)
+        } else {
+            insertNew(
+                key, hash: hash, value: value, expireAt: expireAt, encoding: .automatic, now: now, metadata: metadata)
+        }
+        return cas
+    }
+
+    /// Lets `body` change a live item's expiry and metadata without touching its value (memcached's `touch`, `gat`,
+    /// and the stale and win-token marks); returns false when the key is absent or expired. An expiry change is
+    /// recorded for replication like any write; a metadata-only change is not.
+    @discardableResult
+    public mutating func updateItem(
+        _ key: UnsafeRawBufferPointer,
+        now: Int64,
+        _ body: (inout Int64, inout ItemMetadata) -> Void
+    ) -> Bool {
+        guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now, writing: true) else { return false }
+        let record = record(index)
+        let oldExpiry = record.expireAt
+        var expireAt = oldExpiry
+        var metadata = record.itemMetadata ?? ItemMetadata(cas: nextCAS())
+        body(&expireAt, &metadata)
+        if expireAt == oldExpiry && record.hasItemMetadata {
+            record.itemMetadata = metadata
+            return true
+        }
+        let recording = recordsChanges
+        if expireAt == oldExpiry { recordsChanges = false }
+        replaceValue(
+            at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now, metadata: metadata)
+        recordsChanges = recording
+        return true
+    }
+}
