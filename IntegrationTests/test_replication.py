@@ -832,3 +832,14 @@ def test_a_replica_that_stops_reading_is_disconnected_at_its_output_limit(start_
     assert P.ping()
     assert primary.rss_kib() - rss_before < 64 * 1024, "the primary's memory grew with the unread stream"
     stalled.close()
+
+
+@pytest.mark.time_limit(20)
+def test_the_internal_item_record_is_refused_from_clients(start_roost):
+    """Roost's replication stream carries memcached items as ITEMSET records; a client sending one gets Redis's
+    unknown-command error and nothing is stored."""
+    server = _start(start_roost)
+    r = _client(server, decode=True)
+    with pytest.raises(redis.ResponseError, match=r"^unknown command 'ITEMSET', with args beginning with: 'k' 'v' '1' '0' $"):
+        r.execute_command("ITEMSET", "k", "v", "1", "0")
+    assert r.exists("k") == 0

@@ -409,7 +409,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         recordBytes += footprintChange
         payloadBytes += value.count - oldValueCount
         volatileCount += (expireAt != Entry.noExpiry ? 1 : 0) - (hadExpiry ? 1 : 0)
-        if recordsChanges { ChangeLog.appendSet(&changeLog, key: new.key, value: new.value, expireAt: expireAt) }
+        if recordsChanges {
+            ChangeLog.appendSet(&changeLog, key: new.key, value: new.value, expireAt: expireAt, metadata: metadata)
+        }
         if footprintChange != 0 { eviction.resized(index, to: new.footprint) }
         if hadExpiry || expireAt != Entry.noExpiry {
             eviction.expiryChanged(index, at: expireAt == Entry.noExpiry ? nil : expireAt)
@@ -426,7 +428,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         now: Int64,
         metadata: ItemMetadata? = nil
     ) {
-        if recordsChanges { ChangeLog.appendSet(&changeLog, key: key, value: value, expireAt: expireAt) }
+        if recordsChanges {
+            ChangeLog.appendSet(&changeLog, key: key, value: value, expireAt: expireAt, metadata: metadata)
+        }
         let (record, footprint) = EntryRecord.make(
             key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now),
             metadata: metadata)

@@ -95,7 +95,9 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         var keyspace = Keyspace()
         keyspace.recordsChanges = true
         _ = store(&keyspace, "k", bytes("v"), flags: 3)
-        #expect(keyspace.takeChanges { $0.count } != nil)
+        // Items travel with their client flags (Roost's internal ITEMSET), so a failover keeps them.
+        let stored = keyspace.takeChanges { String(decoding: $0, as: UTF8.self) }
+        #expect(stored == "*5\r\n$7\r\nITEMSET\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\n3\r\n$1\r\n0\r\n")
         keyspace.set(bytes("r"), Entry(value: .string(bytes("x"))), now: 0)
         _ = keyspace.takeChanges { _ in () }
         _ = item(&keyspace, "r")  // attaches metadata: not a change
@@ -104,6 +106,6 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(!quiet)
         _ = bytes("k").withUnsafeBytes { key in keyspace.updateItem(key, now: 0) { expireAt, _ in expireAt = 9 } }
         let log = keyspace.takeChanges { String(decoding: $0, as: UTF8.self) }
-        #expect(log == "*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$1\r\n9\r\n")
+        #expect(log == "*5\r\n$7\r\nITEMSET\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\n3\r\n$1\r\n9\r\n")
     }
 }

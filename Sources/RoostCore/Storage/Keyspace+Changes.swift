@@ -33,10 +33,22 @@ extension Keyspace {
 /// The RESP records of a keyspace's change log (see ``Keyspace/takeChanges(_:)``): arrays of bulk strings, written
 /// straight from the stored bytes.
 public enum ChangeLog {
-    /// `SET key value`, or `SET key value PXAT expireAt` when `expireAt` is not ``Entry/noExpiry``.
+    /// `SET key value`, or `SET key value PXAT expireAt` when `expireAt` is not ``Entry/noExpiry``; for an item
+    /// with memcached metadata, Roost's internal `ITEMSET key value flags expireAt` (expireAt 0 for none), which
+    /// only a replication link may send, so the client flags survive a failover.
     public static func appendSet(
-        _ log: inout [UInt8], key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAt: Int64
+        _ log: inout [UInt8], key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAt: Int64,
+        metadata: ItemMetadata? = nil
     ) {
+        if let metadata {
+            appendHeader(&log, count: 5)
+            appendBulk(&log, "ITEMSET")
+            appendBulk(&log, key)
+            appendBulk(&log, value)
+            appendBulk(&log, String(metadata.clientFlags))
+            appendBulk(&log, String(expireAt == Entry.noExpiry ? 0 : expireAt))
+            return
+        }
         let expires = expireAt != Entry.noExpiry
         appendHeader(&log, count: expires ? 5 : 3)
         appendBulk(&log, "SET")

@@ -25,6 +25,32 @@ extension Keyspace {
         return cursor
     }
 
+    /// One step of a scan, like ``scan(cursor:count:_:)``, that hands out each entry's bytes in place with its
+    /// expiry and memcached metadata (nil for none), without copying: what a replication snapshot streams.
+    public func scanRecords(
+        cursor: UInt64, count: Int,
+        _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAt: Int64, ItemMetadata?) -> Void
+    ) -> UInt64 {
+        var cursor = cursor
+        let layout = buckets.layout
+        var collected = 0
+        var budget = max(count, 1) * 10
+        repeat {
+            let step = layout.step(cursor) { head in
+                var index = head.pointee
+                while index != SlotArena.none {
+                    let record = record(index)
+                    visit(record.key, record.value, record.expireAt, record.itemMetadata)
+                    collected += 1
+                    index = slots[index].next
+                }
+            }
+            cursor = step.next
+            budget -= step.visited
+        } while cursor != 0 && collected < count && budget > 0
+        return cursor
+    }
+
     /// Calls `visit` with every live key (expired keys are skipped, not reclaimed).
     public func forEach(now: Int64, _ visit: ([UInt8], Entry) -> Void) {
         for index in 0..<Int32(slots.highWater) where slots[index].record != nil {

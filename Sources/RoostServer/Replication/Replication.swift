@@ -231,17 +231,14 @@ final class Replication: Sendable {
         let now = server.clock()
         var keys = 0
         server.keyspace.withLock { keyspace in
+            var record: [UInt8] = []
             repeat {
-                cursor = keyspace.scan(cursor: cursor, count: 128) { key, entry in
-                    guard !entry.hasExpiry || entry.expireAt > now, case .string(let value) = entry.value else {
-                        return
-                    }
+                cursor = keyspace.scanRecords(cursor: cursor, count: 128) { key, value, expireAt, metadata in
+                    guard expireAt == Entry.noExpiry || expireAt > now else { return }
                     keys += 1
-                    key.withUnsafeBytes { key in
-                        value.withUnsafeBytes { value in
-                            ReplicationRecord.writeSet(&chunk, key: key, value: value, expireAt: entry.expireAt)
-                        }
-                    }
+                    record.removeAll(keepingCapacity: true)
+                    ChangeLog.appendSet(&record, key: key, value: value, expireAt: expireAt, metadata: metadata)
+                    chunk.writeBytes(record)
                 }
             } while cursor != 0 && chunk.readableBytes < 256 * 1024
         }
@@ -356,21 +353,6 @@ enum ReplicationRecord {
     static func writeCommand(_ buffer: inout ByteBuffer, _ words: [String]) {
         buffer.writeRESPArrayHeader(words.count)
         for word in words { buffer.writeRESPBulkString(word) }
-    }
-
-    /// `SET key value` or `SET key value PXAT ms`.
-    static func writeSet(
-        _ buffer: inout ByteBuffer, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAt: Int64
-    ) {
-        let expires = expireAt != Entry.noExpiry
-        buffer.writeRESPArrayHeader(expires ? 5 : 3)
-        buffer.writeRESPBulkString("SET")
-        buffer.writeRESPBulkString(key)
-        buffer.writeRESPBulkString(value)
-        if expires {
-            buffer.writeRESPBulkString("PXAT")
-            buffer.writeRESPBulkString(String(expireAt))
-        }
     }
 }
 
