@@ -29,7 +29,8 @@ extension Keyspace {
     /// expiry and memcached metadata (nil for none), without copying: what a replication snapshot streams.
     public func scanRecords(
         cursor: UInt64, count: Int,
-        _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAt: Int64, ItemMetadata?) -> Void
+        _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAt: Int64, ItemMetadata?) ->
+            Void
     ) -> UInt64 {
         var cursor = cursor
         let layout = buckets.layout
