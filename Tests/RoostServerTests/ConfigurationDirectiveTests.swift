@@ -34,6 +34,8 @@ struct ConfigurationDirectiveTests {
         "hz": ("-1", int32Range),
         "databases": ("0", "argument must be between 1 and 2147483647 inclusive"),
         "event-loops": ("1025", "argument must be between 0 and 1024 inclusive"),
+        "memcached-port": ("65536", "argument must be between 0 and 65535 inclusive"),
+        "memcached-max-item-size": ("1000", "argument must be between 1024 and 1073741824 inclusive"),
         "save": ("\"1 2 3\"", "Invalid save parameters"),
         "appendonly": ("yes", "Roost has no persistence; 'appendonly yes' is not supported"),
         "daemonize": (
@@ -119,6 +121,8 @@ struct ConfigurationDirectiveTests {
         #expect(rendered["bind"] == "127.0.0.1 -::1")
         #expect(rendered["databases"] == "1")
         #expect(rendered["event-loops"] == "0")
+        #expect(rendered["memcached-port"] == "0")
+        #expect(rendered["memcached-max-item-size"] == "1048576")
         #expect(rendered["save"] == "")
         #expect(rendered["daemonize"] == "no")
         #expect(rendered["pidfile"] == "")

@@ -29,6 +29,8 @@ extension ServerConfiguration {
         .integer("hz", \.hz, range: 0...int32Max, clampedTo: 1...500),
         .integer("databases", \.databases, range: 1...int32Max, mutable: false),
         .integer("event-loops", \.eventLoops, range: 0...1024, mutable: false),
+        .integer("memcached-port", \.memcachedPort, range: 0...65535, mutable: false),
+        .memory("memcached-max-item-size", \.memcachedMaxItemSize, range: 1024...(1024 * mebibyte)),
         saveDirective,
         .fixedBoolean(
             "appendonly", \.appendOnly, accepted: false,

@@ -77,6 +77,15 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// ``resolvedEventLoops``. Fixed after start.
     public var eventLoops: Int = 0
 
+    /// `memcached-port` (Roost's own directive): the TCP port of the memcached protocol listener (text and meta, see
+    /// docs/MEMCACHED.md), on the same `bind` addresses and under the same protected-mode rule as `port`. 0 (the
+    /// default) means no memcached listener. Fixed after start.
+    public var memcachedPort: Int = 0
+
+    /// `memcached-max-item-size` (Roost's own directive, memcached's `-I`): the largest item a memcached client may
+    /// store, counting memcached's per-item overhead, in bytes (1 MiB; from 1 KiB to 1 GiB as memcached allows).
+    public var memcachedMaxItemSize: Int = 1024 * 1024
+
     /// `client-output-buffer-limit`: unsent-reply limits per client class (see ``OutputBufferLimits``).
     public var outputBufferLimits = OutputBufferLimits()
 
