@@ -59,7 +59,13 @@ public final class RoostServer: Service, Sendable {
                     throw ServerError("Could not load the cluster config file \(config.clusterConfigFile): \(error)")
                 }
             }
-            channels = try await bind(config)
+            let resp = try await bind(config)
+            do {
+                channels = try await resp + bindMemcached(config)
+            } catch {
+                for channel in resp { try? await channel.close() }
+                throw error
+            }
             if let cluster = state.cluster {
                 let port = channels.first?.localAddress?.port ?? config.port
                 var resolved = config
@@ -160,6 +166,13 @@ public final class RoostServer: Service, Sendable {
         }
         guard !channels.isEmpty else { throw ServerError("No address could be bound") }
         return channels
+    }
+
+    /// The memcached protocol listener, when `memcached-port` is set (see docs/MEMCACHED.md).
+    private func bindMemcached(_ config: ServerConfiguration) async throws -> [any Channel] {
+        guard config.memcachedPort != 0 else { return [] }
+        return try await MemcacheListener.bind(
+            port: config.memcachedPort, configuration: config, state: state, group: group)
     }
 
     /// Flushes what every client was already sent and closes it.

@@ -97,15 +97,15 @@ struct MemcacheRequestParser {
                     }
                     return nil
                 }
-                var length = newline - view.startIndex
-                let lineStart = buffer.readerIndex
-                buffer.moveReaderIndex(forwardBy: length + 1)
+                let consumed = newline - view.startIndex + 1
+                var length = consumed - 1
                 if length > 1 && view[newline - 1] == UInt8(ascii: "\r") { length -= 1 }
                 if let nul = view[view.startIndex..<(view.startIndex + length)].firstIndex(of: 0) {
                     length = nul - view.startIndex
                 }
+                let line = buffer.getSlice(at: buffer.readerIndex, length: length)!
+                buffer.moveReaderIndex(forwardBy: consumed)
                 state = .line(scanned: 0)
-                let line = buffer.getSlice(at: lineStart, length: length)!
                 // nil: a storage command, whose data block is read next.
                 if let request = parseLine(line, limits: limits) { return request }
             }
@@ -154,11 +154,9 @@ struct MemcacheRequestParser {
         if command.is(0, "stats") {
             return .stats(group: command.ntokens == 2 ? nil : String(buffer: command.slice(1)))
         }
-        if command.is(0, "version") {
-            // memcached 1.4 refused arguments here and memccapable still checks it; memcached 1.6 ignores them.
-            return command.ntokens == 2 ? .version : .failure("ERROR", noreply: false)
-        }
-        if command.is(0, "quit") { return command.ntokens == 2 ? .quit : .failure("ERROR", noreply: false) }
+        // memcached 1.6 ignores arguments to `version` and `quit`.
+        if command.is(0, "version") { return .version }
+        if command.is(0, "quit") { return .quit }
         if command.is(0, "verbosity") { return verbosity(command) }
         if command.is(0, "shutdown") { return .failure("ERROR: shutdown not enabled", noreply: false) }
         return .failure("ERROR", noreply: false)
@@ -298,8 +296,6 @@ struct MemcacheRequestParser {
     private func verbosity(_ command: MemcacheLine) -> MemcacheRequest {
         guard command.ntokens == 3 || command.ntokens == 4 else { return .failure("ERROR", noreply: false) }
         let noreply = command.hasNoreply
-        // `verbosity noreply` has no level: memcached answers ERROR despite the noreply.
-        if noreply && command.ntokens == 3 { return .failure("ERROR", noreply: false) }
         guard command.uint32(1) != nil else {
             return .failure("CLIENT_ERROR bad command line format", noreply: noreply)
         }

@@ -1,0 +1,158 @@
+import NIOCore
+
+/// The memcached listener's per-connection handler: it only moves bytes. Requests are parsed in place from the
+/// receive buffer by ``MemcacheRequestParser``, executed by ``MemcacheSession``, and the replies of one read batch
+/// leave in one write.
+///
+/// Admission is the RESP port's: `maxclients` is shared, and protected mode (no password set) refuses clients
+/// that are not on loopback. memcached has no way to name the reason, so a refused client gets memcached's generic
+/// `SERVER_ERROR` line and is closed.
+final class MemcacheConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerState
+    private let service: MemcacheService
+    private var session: MemcacheSession!
+    private var parser = MemcacheRequestParser()
+    private var inbound: ByteBuffer?
+    private var generation = -1
+    private var queryBufferLimit = 1 << 30
+    private var closing = false
+    private var counted = false
+
+    init(server: ServerState, service: MemcacheService) {
+        self.server = server
+        self.service = service
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        session = MemcacheSession(
+            server: server, service: service, out: context.channel.allocator.buffer(capacity: 1024))
+        refreshLimits()
+        let statistics = service.statistics
+        let config = server.currentConfiguration
+        let refused: String?
+        if statistics.currentConnections.load(ordering: .relaxed) >= config.maxClients {
+            refused = "SERVER_ERROR Too many open connections"
+        } else if config.protectedMode, config.requirePass == nil, let remote = context.channel.remoteAddress,
+            !remote.isLoopback
+        {
+            refused = "SERVER_ERROR protected mode: only loopback clients are served while no password is set"
+        } else {
+            refused = nil
+        }
+        if let refused {
+            statistics.rejectedConnections.increment()
+            closing = true
+            var buffer = context.channel.allocator.buffer(capacity: refused.utf8.count + 2)
+            buffer.writeString(refused + "\r\n")
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        statistics.currentConnections.add(1, ordering: .relaxed)
+        statistics.totalConnections.increment()
+        counted = true
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if counted { service.statistics.currentConnections.subtract(1, ordering: .relaxed) }
+        counted = false
+        context.fireChannelInactive()
+    }
+
+    private func refreshLimits() {
+        let current = server.configurationGeneration.load(ordering: .acquiring)
+        guard current != generation else { return }
+        generation = current
+        let config = server.currentConfiguration
+        session.limits.maxItemSize = config.memcachedMaxItemSize
+        queryBufferLimit = config.clientQueryBufferLimit
+        session.limits.maxRetrievalLineLength = min(config.clientQueryBufferLimit, 64 * 1024 * 1024)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        var incoming = unwrapInboundIn(data)
+        service.statistics.bytesRead.add(incoming.readableBytes, ordering: .relaxed)
+        if inbound == nil || inbound!.readableBytes == 0 {
+            inbound = incoming
+        } else {
+            inbound!.writeBuffer(&incoming)
+        }
+        if inbound!.readableBytes > queryBufferLimit {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        process(context: context)
+    }
+
+    private func process(context: ChannelHandlerContext) {
+        guard var buffer = inbound else { return }
+        inbound = nil
+        defer {
+            server.replication.propagate(server)
+            if buffer.readableBytes > 0 {
+                buffer.discardReadBytes()
+                inbound = buffer
+            }
+        }
+        refreshLimits()
+        if session.out.readableBytes == 0 { session.out.clear() }
+        session.beginBatch()
+        while !closing, let request = parser.parse(&buffer, limits: session.limits) {
+            session.execute(request)
+            if session.closeAfterReply {
+                closing = true
+                server.replication.propagate(server)
+                flush(context: context)
+                context.close(promise: nil)
+                return
+            }
+            if session.out.readableBytes >= ConnectionHandler.replyFlushThreshold {
+                server.replication.propagate(server)
+                flush(context: context)
+            }
+        }
+        scheduleDelayedFlush(context: context)
+    }
+
+    /// A delayed `flush_all` also runs on time when no memcached request arrives (the keyspace is shared with RESP).
+    private func scheduleDelayedFlush(context: ChannelHandlerContext) {
+        guard let due = session.delayedFlushAt else { return }
+        session.delayedFlushAt = nil
+        let (server, service) = (self.server, self.service)
+        let delay = max(0, due - server.clock())
+        context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+            service.flushIfDue(server, now: server.clock())
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            flush(context: context)
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func flush(context: ChannelHandlerContext) {
+        guard session != nil, session.out.readableBytes > 0 else { return }
+        service.statistics.bytesWritten.add(session.out.readableBytes, ordering: .relaxed)
+        context.writeAndFlush(wrapOutboundOut(session.out), promise: nil)
+        session.out.moveReaderIndex(to: session.out.writerIndex)
+    }
+}
