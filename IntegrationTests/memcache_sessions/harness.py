@@ -8,7 +8,6 @@ Session files (`*.txt` here), one command per line, run in file order on one con
                                  then \\r\\n appended (a storage command carries its data block on the same line)
     @sleep 2.5                   both sides wait (expiry); the clock is shared, the servers are asked in lock step
     @reconnect                   new connections on both sides
-    @norm-ttl                    (reserved)
 
 Macros: {{A*251}} = 251 times 'A' (any single character); {{now+N}} / {{now-N}} = unix time plus/minus N seconds
 (absolute expiry); {{cas}} = the last CAS number this very server returned (gets/gats `VALUE … cas`, meta `c` flag),
