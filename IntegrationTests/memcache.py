@@ -175,8 +175,10 @@ def start_roostd_mc(extra: Sequence[str] = (), attempts: int = 5) -> McServer:
         s = McServer("roostd", port, h.port, h.proc, h.workdir, h.log_path, _roost=h)
         if _wait_mc(s, START_TIMEOUT):
             return s
-        log = s.log()
         s.stop()
+        log = s.log(1 << 20)
+        if len(log) > 8000:  # a crash's reason is at the start of its report, the stack at the end
+            log = log[:5000] + "\n[...]\n" + log[-3000:]
         last = log
         if "in use" in log.lower():
             continue
