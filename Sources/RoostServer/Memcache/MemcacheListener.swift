@@ -28,7 +28,7 @@ enum MemcacheListener {
             let host = optional ? String(address.dropFirst()) : address
             do {
                 channels.append(try await bootstrap.bind(host: host, port: port).get())
-            } catch where optional {
+            } catch  where optional {
                 continue
             } catch {
                 for channel in channels { try? await channel.close() }

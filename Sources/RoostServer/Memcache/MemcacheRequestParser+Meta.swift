@@ -12,12 +12,15 @@ extension MemcacheRequestParser {
         let badFormat = MemcacheRequest.failure("CLIENT_ERROR bad command line format", noreply: false)
         if kind == UInt8(ascii: "e") {
             guard command.ntokens >= 3, command.isValidKey(1) else { return badFormat }
-            guard command.ntokens >= 4 && command.is(2, "b") else { return .metaDebug(key: command.slice(1), base64: false) }
+            guard command.ntokens >= 4 && command.is(2, "b") else {
+                return .metaDebug(key: command.slice(1), base64: false)
+            }
             guard let key = command.withToken(1, { MemcacheBase64.decode($0) }) else { return badFormat }
             return .metaDebug(key: key, base64: true)
         }
-        guard kind == UInt8(ascii: "g") || kind == UInt8(ascii: "s") || kind == UInt8(ascii: "d")
-            || kind == UInt8(ascii: "a")
+        guard
+            kind == UInt8(ascii: "g") || kind == UInt8(ascii: "s") || kind == UInt8(ascii: "d")
+                || kind == UInt8(ascii: "a")
         else { return .failure("ERROR", noreply: false) }
         guard command.ntokens >= 3 else { return .failure("ERROR", noreply: false) }
         guard command.isValidKey(1) else { return badFormat }
@@ -33,7 +36,8 @@ extension MemcacheRequestParser {
             flags = parsed
         case .failure(let reason):
             // mg reports the reason; md and ma report a generic one, as memcached does.
-            return .failure(kind == UInt8(ascii: "g") ? reason.text : "CLIENT_ERROR invalid or duplicate flag",
+            return .failure(
+                kind == UInt8(ascii: "g") ? reason.text : "CLIENT_ERROR invalid or duplicate flag",
                 noreply: false)
         }
         if kind == UInt8(ascii: "a"), let mode = flags.mode,
@@ -177,7 +181,9 @@ extension MemcacheMetaFlags {
     /// Whether an `O` token is longer than memcached's 32 bytes (the `O` counted).
     var hasLongOpaque: Bool {
         echoes.contains {
-            if case .opaque(let token) = $0 { return token.readableBytes > MemcacheRequestParser.Limits.maxOpaqueLength }
+            if case .opaque(let token) = $0 {
+                return token.readableBytes > MemcacheRequestParser.Limits.maxOpaqueLength
+            }
             return false
         }
     }

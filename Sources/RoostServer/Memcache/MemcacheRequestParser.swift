@@ -134,7 +134,9 @@ struct MemcacheRequestParser {
         }
         if first == UInt8(ascii: "g") {
             guard command.ntokens >= 3 else { return .failure("ERROR", noreply: false) }
-            if command.is(0, "get") || command.is(0, "bget") { return retrieval(command, returnsCAS: false, touch: false) }
+            if command.is(0, "get") || command.is(0, "bget") {
+                return retrieval(command, returnsCAS: false, touch: false)
+            }
             if command.is(0, "gets") { return retrieval(command, returnsCAS: true, touch: false) }
             if command.is(0, "gat") { return retrieval(command, returnsCAS: false, touch: true) }
             if command.is(0, "gats") { return retrieval(command, returnsCAS: true, touch: true) }

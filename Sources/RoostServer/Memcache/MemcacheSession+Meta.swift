@@ -175,7 +175,9 @@ extension MemcacheSession {
                         metadata.winTokenSent = false
                         metadata.cas = fresh
                     }
-                    if let newExpiry, newExpiry != Entry.noExpiry, newExpiry <= now { keyspace.remove(rawKey, now: now) }
+                    if let newExpiry, newExpiry != Entry.noExpiry, newExpiry <= now {
+                        keyspace.remove(rawKey, now: now)
+                    }
                 } else {
                     keyspace.remove(rawKey, now: now)
                 }
@@ -259,7 +261,8 @@ extension MemcacheSession {
                     }
                 }
             }
-            if flags.quiet { return }
+            // memcached's `q` hides a counter's update but not its creation by `N`.
+            if flags.quiet && !created { return }
             reply.writeStaticString("\r\n")
             if flags.returnsValue {
                 reply.writeBuffer(&digits)

@@ -91,7 +91,9 @@ extension MemcacheSession {
         guard memoryAvailable() else {
             // memcached drops the old value of a `set` it could not store, so no stale value outlives the write.
             let now = self.now
-            if mode == .set { key.withUnsafeReadableBytes { rawKey in _ = server.keyspace.withLock { $0.remove(rawKey, now: now) } } }
+            if mode == .set {
+                key.withUnsafeReadableBytes { rawKey in _ = server.keyspace.withLock { $0.remove(rawKey, now: now) } }
+            }
             return (.outOfMemory, 0)
         }
         let now = self.now
@@ -150,7 +152,8 @@ extension MemcacheSession {
                         return (.stored, cas)
                     }
                     statistics.totalItems.increment()
-                    let cas = Self.put(&keyspace, rawKey, rawValue, expireAt: expireAt, clientFlags: clientFlags, now: now)
+                    let cas = Self.put(
+                        &keyspace, rawKey, rawValue, expireAt: expireAt, clientFlags: clientFlags, now: now)
                     return (.stored, cas)
                 }
             }
