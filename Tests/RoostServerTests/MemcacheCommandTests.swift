@@ -113,6 +113,11 @@ struct MemcacheTextCommandTests {
         #expect(mc("incr n 2\r\n") == "1\r\n")
         _ = mc("set s 0 0 3\r\nabc\r\n")
         #expect(mc("incr s 1\r\n") == "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
+        // Leading white space is skipped, as memcached's strtoull does; a trailing letter is not a number.
+        _ = mc("set s 0 0 3\r\n 12\r\n")
+        #expect(mc("incr s 1\r\n") == "13\r\n")
+        _ = mc("set s 0 0 3\r\n12a\r\n")
+        #expect(mc("incr s 1\r\n") == "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")
         // No space padding: the result stays a RESP integer.
         _ = mc("set n 3 0 2\r\n10\r\ndecr n 1\r\n")
         #expect(mc("get n\r\n") == "VALUE n 3 1\r\n9\r\nEND\r\n")
@@ -303,5 +308,20 @@ struct MemcacheMetaCommandTests {
         #expect(mc("set k 0 0 1\r\nx\r\n") == refused)
         #expect(mc("ms k 1\r\nx\r\nmd k\r\n") == refused + refused)
         #expect(mc("get k\r\n") == "END\r\n")
+    }
+
+    /// A set whose data block is over the item size limit removes the old value (memcached leaves no stale data
+    /// behind a failed set); other storage modes keep it.
+    @Test func anOversizedSetRemovesTheOldValue() {
+        var mc = MemcacheHarness()
+        let size = 2 * 1024 * 1024
+        let big = String(repeating: "x", count: size)
+        _ = mc("set k 0 0 1\r\na\r\n")
+        #expect(mc("set k 0 0 \(size)\r\n\(big)\r\n") == "SERVER_ERROR object too large for cache\r\n")
+        #expect(mc("get k\r\n") == "END\r\n")
+        _ = mc("set k 0 0 1\r\na\r\n")
+        #expect(mc("append k 0 0 \(size)\r\n\(big)\r\n") == "SERVER_ERROR object too large for cache\r\n")
+        #expect(mc("get k\r\n") == "VALUE k 0 1\r\na\r\nEND\r\n")
+        #expect(mc("ms k \(size)\r\n\(big)\r\nmg k v\r\n") == "SERVER_ERROR object too large for cache\r\nEN\r\n")
     }
 }

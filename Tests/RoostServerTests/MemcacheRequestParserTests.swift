@@ -57,6 +57,9 @@ struct MemcacheRequestParserTests {
         case .metaDelete(let key, let flags): return "md \(String(buffer: key)) \(describe(flags))"
         case .metaArithmetic(let key, let flags): return "ma \(String(buffer: key)) \(describe(flags))"
         case .failure(let text, let noreply): return noreply ? "(\(text))" : text
+        case .tooLarge(_, _, let noreply):
+            let text = "SERVER_ERROR object too large for cache"
+            return noreply ? "(\(text))" : text
         case .close: return "close"
         }
     }

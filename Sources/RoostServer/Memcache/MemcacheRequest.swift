@@ -38,6 +38,9 @@ enum MemcacheRequest {
     case metaArithmetic(key: ByteBuffer, flags: MemcacheMetaFlags)
     /// Malformed input: the reply line memcached sends (without CRLF), unless `noreply` suppresses it.
     case failure(String, noreply: Bool)
+    /// A data block over the item size limit (discarded): `SERVER_ERROR object too large for cache`; a set also
+    /// removes the key's old value, as memcached does so that a failed set leaves no stale data behind.
+    case tooLarge(key: ByteBuffer, removesOldValue: Bool, noreply: Bool)
     /// The connection must be closed without a reply (a command line too long, as memcached does).
     case close
 }

@@ -75,7 +75,9 @@ extension MemcacheRequestParser {
         let size = Limits.itemSize(
             keyLength: key.readableBytes, valueLength: Int(length), clientFlags: flags.clientFlags)
         guard size <= limits.maxItemSize else {
-            return refuse("SERVER_ERROR object too large for cache", swallowing: length)
+            state = .swallow(Int(length) + 2)
+            return .tooLarge(
+                key: key, removesOldValue: (flags.mode ?? UInt8(ascii: "S")) == UInt8(ascii: "S"), noreply: false)
         }
         state = .data(.metaSet(key: key, flags: flags), length: Int(length))
         return nil

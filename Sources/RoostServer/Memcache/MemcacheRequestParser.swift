@@ -230,7 +230,7 @@ struct MemcacheRequestParser {
         let size = Limits.itemSize(keyLength: key.readableBytes, valueLength: Int(length), clientFlags: flags)
         guard size <= limits.maxItemSize else {
             state = .swallow(Int(length) + 2)
-            return .failure("SERVER_ERROR object too large for cache", noreply: noreply)
+            return .tooLarge(key: key, removesOldValue: mode == .set, noreply: noreply)
         }
         let store = MemcacheStore(
             mode: mode, key: key, clientFlags: flags, exptime: exptime, casUnique: casUnique, noreply: noreply,

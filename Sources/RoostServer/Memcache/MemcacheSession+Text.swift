@@ -193,7 +193,7 @@ extension MemcacheSession {
         return key.withUnsafeReadableBytes { rawKey in
             server.keyspace.withLock { keyspace -> DeltaOutcome in
                 let current = keyspace.withItem(rawKey, now: now, touch: true) { value, expireAt, metadata in
-                    (number: MemcacheNumber.parseUnsigned(value, max: .max), expireAt: expireAt, metadata: metadata)
+                    (number: MemcacheNumber.parseStoredUnsigned(value), expireAt: expireAt, metadata: metadata)
                 }
                 guard let current else { return .notFound }
                 if compareCAS != 0 && current.metadata.cas != compareCAS { return .casMismatch }

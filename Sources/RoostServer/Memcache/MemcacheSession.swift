@@ -54,6 +54,12 @@ struct MemcacheSession {
         case .metaDelete(let key, let flags): metaDelete(key, flags)
         case .metaArithmetic(let key, let flags): metaArithmetic(key, flags)
         case .failure(let reply, let noreply): if !noreply { line(reply) }
+        case .tooLarge(let key, let removesOldValue, let noreply):
+            if removesOldValue && !isReadOnly {
+                let now = self.now
+                key.withUnsafeReadableBytes { key in server.keyspace.withLock { _ = $0.remove(key, now: now) } }
+            }
+            if !noreply { line("SERVER_ERROR object too large for cache") }
         case .close: closeAfterReply = true
         }
     }

@@ -20,6 +20,14 @@ enum MemcacheNumber {
         return value
     }
 
+    /// A stored value read by `incr`/`decr`: like ``parseUnsigned(_:max:)`` after leading white space, which
+    /// memcached's `strtoull` skips (a value ` 12` increments to 13).
+    static func parseStoredUnsigned(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        var start = 0
+        while start < bytes.count && isSpace(bytes[start]) { start += 1 }
+        return parseUnsigned(UnsafeRawBufferPointer(rebasing: bytes[start...]), max: .max)
+    }
+
     static func parseInt32(_ bytes: UnsafeRawBufferPointer) -> Int32? {
         guard let first = bytes.first else { return nil }
         let negative = first == UInt8(ascii: "-")
