@@ -13,6 +13,8 @@ import Synchronization
 public final class RoostServer: Service, Sendable {
     /// Shared state (keyspace, configuration, clients).
     public let state: ServerState
+    /// One end-of-turn flush coalescer per event loop, shared by the RESP and memcached listeners.
+    private let coalescers: FlushCoalescers
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
     private let listening = Mutex<[any Channel]>([])
@@ -30,6 +32,7 @@ public final class RoostServer: Service, Sendable {
             self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
             self.ownsGroup = true
         }
+        self.coalescers = FlushCoalescers(group: self.group)
         let loops = Array(self.group.makeIterator())
         state.eventLoopCount.store(loops.count, ordering: .relaxed)
         state.eventLoops.withLock { $0 = loops }
@@ -132,7 +135,7 @@ public final class RoostServer: Service, Sendable {
 
     private func bind(_ config: ServerConfiguration) async throws -> [any Channel] {
         let state = self.state
-        let coalescers = FlushCoalescers(group: group)
+        let coalescers = self.coalescers
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -172,7 +175,7 @@ public final class RoostServer: Service, Sendable {
     private func bindMemcached(_ config: ServerConfiguration) async throws -> [any Channel] {
         guard config.memcachedPort != 0 else { return [] }
         return try await MemcacheListener.bind(
-            port: config.memcachedPort, configuration: config, state: state, group: group)
+            port: config.memcachedPort, configuration: config, state: state, group: group, coalescers: coalescers)
     }
 
     /// Flushes what every client was already sent and closes it.

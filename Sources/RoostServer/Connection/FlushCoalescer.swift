@@ -18,6 +18,9 @@ final class FlushCoalescer: @unchecked Sendable {
     /// The previous turn's list, emptied and kept so that swapping the two allocates nothing in steady state.
     private var flushing: [ConnectionHandler] = []
     private var scheduled = false
+    /// The same for memcached-protocol connections (a second pair of lists keeps the RESP path's calls direct).
+    private var pendingMemcache: [MemcacheConnectionHandler] = []
+    private var flushingMemcache: [MemcacheConnectionHandler] = []
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -35,11 +38,24 @@ final class FlushCoalescer: @unchecked Sendable {
         }
     }
 
+    /// Flushes a memcached-protocol connection once the loop has handled the I/O of this turn.
+    func flushAtEndOfTurn(_ handler: MemcacheConnectionHandler) {
+        eventLoop.assertInEventLoop()
+        pendingMemcache.append(handler)
+        if !scheduled {
+            scheduled = true
+            eventLoop.execute { self.flushPending() }
+        }
+    }
+
     private func flushPending() {
         scheduled = false
         swap(&pending, &flushing)  // a flush that queues another connection appends to the fresh list
+        swap(&pendingMemcache, &flushingMemcache)
         for handler in flushing { handler.flushDeferred() }
+        for handler in flushingMemcache { handler.flushDeferred() }
         flushing.removeAll(keepingCapacity: flushing.capacity <= 1024)
+        flushingMemcache.removeAll(keepingCapacity: flushingMemcache.capacity <= 1024)
     }
 }
 

@@ -20,10 +20,30 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
     private var queryBufferLimit = 1 << 30
     private var closing = false
     private var counted = false
+    /// Defers flushes to the end of the loop's turn, as the RESP connections do (see FlushCoalescer).
+    private let coalescer: FlushCoalescer?
+    /// Replies were written to the channel and a flush is queued on the coalescer.
+    private var flushQueued = false
+    private var channelContext: ChannelHandlerContext?
 
-    init(server: ServerState, service: MemcacheService) {
+    init(server: ServerState, service: MemcacheService, coalescer: FlushCoalescer? = nil) {
         self.server = server
         self.service = service
+        self.coalescer = coalescer
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        channelContext = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        channelContext = nil
+    }
+
+    /// Called by the coalescer at the end of the loop's turn.
+    func flushDeferred() {
+        flushQueued = false
+        channelContext?.flush()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -131,7 +151,14 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flush(context: context)
+        if let coalescer, !closing {
+            if writeReplies(context: context), !flushQueued {
+                flushQueued = true
+                coalescer.flushAtEndOfTurn(self)
+            }
+        } else {
+            flush(context: context)
+        }
         context.fireChannelReadComplete()
     }
 
@@ -149,10 +176,17 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    /// Writes and flushes the replies now, with any written earlier whose flush is still queued.
     private func flush(context: ChannelHandlerContext) {
-        guard session != nil, session.out.readableBytes > 0 else { return }
+        if writeReplies(context: context) || flushQueued { context.flush() }
+    }
+
+    /// Hands the pending replies to the channel without flushing; returns whether there were any.
+    private func writeReplies(context: ChannelHandlerContext) -> Bool {
+        guard session != nil, session.out.readableBytes > 0 else { return false }
         service.statistics.bytesWritten.add(session.out.readableBytes, ordering: .relaxed)
-        context.writeAndFlush(wrapOutboundOut(session.out), promise: nil)
+        context.write(wrapOutboundOut(session.out), promise: nil)
         session.out.moveReaderIndex(to: session.out.writerIndex)
+        return true
     }
 }

@@ -6,7 +6,8 @@ enum MemcacheListener {
     /// Binds `port` on every `bind` address (optional `-` addresses may be skipped, as for the RESP port); throws
     /// when none could be bound.
     static func bind(
-        port: Int, configuration: ServerConfiguration, state: ServerState, group: any EventLoopGroup
+        port: Int, configuration: ServerConfiguration, state: ServerState, group: any EventLoopGroup,
+        coalescers: FlushCoalescers? = nil
     ) async throws -> [any Channel] {
         let service = MemcacheService(startedAt: state.clock())
         let bootstrap = ServerBootstrap(group: group)
@@ -19,7 +20,8 @@ enum MemcacheListener {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        MemcacheConnectionHandler(server: state, service: service))
+                        MemcacheConnectionHandler(
+                            server: state, service: service, coalescer: coalescers?.coalescer(for: channel.eventLoop)))
                 }
             }
         var channels: [any Channel] = []

@@ -11,8 +11,8 @@ import NIOCore
 /// - A line with no `\n` in its first 2048 bytes closes the connection without a reply, unless it is a `get`/`gets`
 ///   (a large multi-get), which may grow to ``Limits/maxRetrievalLineLength``.
 /// - Keys longer than 250 bytes (on the wire, before base64 decoding) get `CLIENT_ERROR bad command line format`.
-///   Roost also refuses keys with control characters there (memcached forbids them in protocol.txt but does not
-///   check them).
+///   Other bytes are accepted as memcached accepts them: protocol.txt forbids control characters in keys, but
+///   memcached does not check, and real clients send them (memcaslap's generated keys do).
 /// - A data block larger than the item size limit is answered `SERVER_ERROR object too large for cache` and
 ///   swallowed as it arrives, never buffered: no memory is reserved from a length the client sent until it has been
 ///   checked against the limit.
@@ -349,10 +349,9 @@ struct MemcacheLine {
         }
     }
 
-    /// Whether token `index` is a key memcached accepts: at most 250 bytes, no control characters.
+    /// Whether token `index` is a key memcached accepts: at most 250 bytes.
     func isValidKey(_ index: Int) -> Bool {
         tokens[index].count <= MemcacheRequestParser.Limits.maxKeyLength
-            && withToken(index) { MemcacheKey.hasNoControlCharacters($0) }
     }
 
     func uint32(_ index: Int, from offset: Int = 0) -> UInt32? {

@@ -67,16 +67,6 @@ enum MemcacheNumber {
     }
 }
 
-/// Key rules beyond memcached's length limit.
-enum MemcacheKey {
-    /// Whether `bytes` has no control characters (memcached's protocol.txt forbids them in keys; spaces cannot occur,
-    /// they separate tokens).
-    static func hasNoControlCharacters(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for byte in bytes where byte < 0x20 || byte == 0x7F { return false }
-        return true
-    }
-}
-
 /// Base64 as memcached's meta commands use it for binary keys (`b`): the standard alphabet with padding.
 enum MemcacheBase64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
