@@ -19,6 +19,10 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
     private var generation = -1
     private var queryBufferLimit = 1 << 30
     private var closing = false
+    /// A forwarded request is awaited (cluster mode): input is buffered, not executed, until its reply is relayed.
+    private var suspended = false
+    /// The client half-closed while suspended: close once the buffered requests are answered.
+    private var inputEnded = false
     private var counted = false
     /// Defers flushes to the end of the loop's turn, as the RESP connections do (see FlushCoalescer).
     private let coalescer: FlushCoalescer?
@@ -106,7 +110,7 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        process(context: context)
+        if !suspended { process(context: context) }
     }
 
     private func process(context: ChannelHandlerContext) {
@@ -122,8 +126,31 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
         refreshLimits()
         if session.out.readableBytes == 0 { session.out.clear() }
         session.beginBatch()
-        while !closing, let request = parser.parse(&buffer, limits: session.limits) {
-            session.execute(request)
+        let clustered = server.cluster != nil
+        while !closing && !suspended {
+            var start = buffer.readerIndex
+            if case .swallow(let remaining) = parser.state { start += remaining }
+            guard let request = parser.parse(&buffer, limits: session.limits) else {
+                if clustered, case .data = parser.state {
+                    // Keep the command line with its data block, so the whole request can be forwarded.
+                    buffer.moveReaderIndex(to: start)
+                    parser.state = .line(scanned: 0)
+                }
+                break
+            }
+            if clustered {
+                let end = buffer.readerIndex
+                buffer.moveReaderIndex(to: start)
+                let bytes = buffer.readSlice(length: end - start)!
+                switch session.route(request, bytes: bytes) {
+                case .local: session.execute(request)
+                case .answered: break
+                case .forward(let forwarded): forward(forwarded, context: context)
+                case .split(let split): forward(split, context: context)
+                }
+            } else {
+                session.execute(request)
+            }
             if session.closeAfterReply {
                 closing = true
                 server.replication.propagate(server)
@@ -137,6 +164,62 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
             }
         }
         scheduleDelayedFlush(context: context)
+    }
+
+    // MARK: Cluster forwarding
+
+    /// Sends a request to the node that owns its key. When the client is owed a reply, the connection stops
+    /// executing its pipeline until the reply is relayed, so replies keep the order of the requests.
+    private func forward(_ request: MemcacheForwardedRequest, context: ChannelHandlerContext) {
+        let forwarder = service.forwarder(for: context.eventLoop)
+        let response = forwarder.send(
+            request.bytes, to: request.node.host, port: request.node.port, expecting: request.expectation)
+        guard request.waits else { return }
+        suspend(on: response) { session, result in
+            switch result {
+            case .success(var reply):
+                if request.endsWithNoop {
+                    reply = reply.getSlice(at: reply.readerIndex, length: reply.readableBytes - 4)!
+                }
+                session.out.writeImmutableBuffer(reply)
+            case .failure:
+                session.line(MemcacheSession.forwardingFailed)
+            }
+        }
+    }
+
+    /// Sends the remote parts of a multi-key retrieval and merges their answers with the local part.
+    private func forward(_ split: MemcacheSplitRetrieval, context: ChannelHandlerContext) {
+        let forwarder = service.forwarder(for: context.eventLoop)
+        let responses = split.remote.map { part in
+            forwarder.send(part.bytes, to: part.node.host, port: part.node.port, expecting: part.expectation)
+                .map { Optional($0) }.recover { _ in nil }
+        }
+        let all = EventLoopFuture.whenAllSucceed(responses, on: context.eventLoop)
+        suspend(on: all) { session, result in
+            session.merge(split, responses: (try? result.get()) ?? split.remote.map { _ in nil })
+        }
+    }
+
+    /// Stops executing this connection's pipeline until `response` completes; then `answer` writes the reply, and
+    /// the requests that arrived meanwhile run.
+    private func suspend<Value>(
+        on response: EventLoopFuture<Value>,
+        answer: @escaping (inout MemcacheSession, Result<Value, any Error>) -> Void
+    ) {
+        suspended = true
+        if let context = channelContext { flush(context: context) }
+        response.assumeIsolated().whenComplete { [self] result in
+            suspended = false
+            guard let context = channelContext, !closing else { return }
+            answer(&session, result)
+            process(context: context)
+            flush(context: context)
+            if inputEnded && !suspended {
+                closing = true
+                context.close(promise: nil)
+            }
+        }
     }
 
     /// A delayed `flush_all` also runs on time when no memcached request arrives (the keyspace is shared with RESP).
@@ -164,6 +247,10 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
+            if suspended {
+                inputEnded = true
+                return
+            }
             flush(context: context)
             closing = true
             context.close(promise: nil)

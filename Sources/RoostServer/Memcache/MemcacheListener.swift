@@ -9,7 +9,7 @@ enum MemcacheListener {
         port: Int, configuration: ServerConfiguration, state: ServerState, group: any EventLoopGroup,
         coalescers: FlushCoalescers? = nil
     ) async throws -> [any Channel] {
-        let service = MemcacheService(startedAt: state.clock())
+        let service = MemcacheService(startedAt: state.clock(), port: port)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(configuration.tcpBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// What the memcached listener's connections share beside the server state: memcached's counters for `stats` and a
@@ -12,9 +13,26 @@ final class MemcacheService: Sendable {
     let pendingFlush = Atomic<Int64>(0)
     /// Unix milliseconds when the listener started (`stats` `uptime`).
     let startedAt: Int64
+    /// The memcached port this listener was asked to bind: in cluster mode, every node's memcached port is its RESP
+    /// port plus the same offset as here (see ``MemcacheSession/memcachedPortOffset``).
+    let port: Int
+    /// One forwarder per event loop, made on first use (cluster mode).
+    private let forwarders = Mutex<[ObjectIdentifier: MemcacheForwarder]>([:])
 
-    init(startedAt: Int64) {
+    init(startedAt: Int64, port: Int = 0) {
         self.startedAt = startedAt
+        self.port = port
+    }
+
+    /// The forwarder of `loop`, which its connections share.
+    func forwarder(for loop: any EventLoop) -> MemcacheForwarder {
+        forwarders.withLock { forwarders in
+            let id = ObjectIdentifier(loop)
+            if let existing = forwarders[id] { return existing }
+            let made = MemcacheForwarder(loop: loop)
+            forwarders[id] = made
+            return made
+        }
     }
 
     /// Runs a delayed `flush_all` whose time has come (from any connection's next batch, and from a timer).
