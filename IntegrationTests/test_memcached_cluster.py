@@ -297,3 +297,36 @@ def test_flush_all_is_local_and_stats_stay_local(cluster, pmc, rc):
         assert pmc.get(key) == expect
     assert pmc.version()
     assert b"pid" in b"".join(pmc.stats().keys()) or "pid" in {str(k) for k in pmc.stats()}
+
+
+@pytest.mark.time_limit(60)
+def test_forwarded_requests_are_never_forwarded_again(cluster, rc):
+    slot_owner = owners(cluster)
+    mine = cluster[0].port
+    remote = next(k for k in (f"hop-{i}" for i in range(200)) if slot_owner[rc.keyslot(k)] != mine)
+    local = next(k for k in (f"hop-{i}" for i in range(200)) if slot_owner[rc.keyslot(k)] == mine)
+    with socket.create_connection(("127.0.0.1", cluster[0].mc_port), timeout=5) as s:
+        # what another node sends first on its connections: keys are then served here or refused
+        reply = meta(s, f"roost_forwarded\r\nget {remote}\r\nset {local} 0 0 1\r\nx\r\nmn\r\n".encode(), b"MN\r\n")
+        assert reply == b"SERVER_ERROR cluster is down\r\nSTORED\r\nMN\r\n"
+
+
+@pytest.mark.time_limit(90)
+def test_a_dead_owner_fails_only_its_requests(cluster, pmc, rc):
+    """Runs last: it kills node 2. Its keys answer a SERVER_ERROR; the others keep working on the same connection."""
+    slot_owner = owners(cluster)
+    dead = cluster[2]
+    keys = [f"dead-{i}" for i in range(300)]
+    for key in keys:
+        assert pmc.set(key, b"v", noreply=False) is True
+    os.killpg(dead.proc.pid, signal.SIGKILL)
+    dead.proc.wait(10)
+    with socket.create_connection(("127.0.0.1", cluster[0].mc_port), timeout=10) as s:
+        for key in keys[:60]:
+            reply = meta(s, f"get {key}\r\n".encode(), b"\r\n")
+            while reply.startswith(b"VALUE") and not reply.endswith(b"END\r\n"):
+                reply += s.recv(65536)
+            if slot_owner[rc.keyslot(key)] == dead.port:
+                assert reply in (b"SERVER_ERROR forwarding failed\r\n", b"SERVER_ERROR cluster is down\r\n"), reply
+            else:
+                assert reply == f"VALUE {key} 0 1\r\nv\r\nEND\r\n".encode() or reply == b"SERVER_ERROR cluster is down\r\n"

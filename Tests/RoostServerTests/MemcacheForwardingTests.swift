@@ -122,6 +122,13 @@ struct MemcacheForwardingTests {
                 + "SERVER_ERROR forwarding failed\r\n")
     }
 
+    @Test("the inter-node marker line marks the connection and answers nothing")
+    func markerLine() {
+        var mc = MemcacheHarness()
+        #expect(mc("roost_forwarded\r\nmn\r\n") == "MN\r\n")
+        #expect(mc.session.carriesForwardedRequests)
+    }
+
     @Test("outside cluster mode every request runs locally")
     func localWithoutCluster() {
         var mc = MemcacheHarness()

@@ -50,6 +50,7 @@ struct MemcacheRequestParserTests {
         case .stats(let group): return "stats \(group ?? "-")"
         case .quit: return "quit"
         case .metaNoop: return "mn"
+        case .forwardedConnection: return "roost_forwarded"
         case .metaDebug(let key, let base64): return "me \(String(buffer: key)) \(base64)"
         case .metaGet(let key, let flags): return "mg \(String(buffer: key)) \(describe(flags))"
         case .metaSet(let key, let flags, let value):

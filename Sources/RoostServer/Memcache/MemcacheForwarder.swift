@@ -22,6 +22,10 @@ final class MemcacheForwarder: @unchecked Sendable {
         let message: String
     }
 
+    /// The line that opens every connection to another node (no reply): that node then serves the requests' keys
+    /// itself or answers `SERVER_ERROR cluster is down`, and never forwards them again.
+    static let marker: StaticString = "roost_forwarded"
+
     /// How long a forwarded request may wait for its response.
     static let timeout = TimeAmount.seconds(2)
 
@@ -82,6 +86,7 @@ final class MemcacheForwarder: @unchecked Sendable {
                 }
             }.connect(host: host, port: port)
             reader.value.target = self
+            channel.whenSuccess { $0.write(ByteBuffer(string: "\(MemcacheForwarder.marker)\r\n"), promise: nil) }
             channel.assumeIsolated().whenFailure { [self] error in fail("connect: \(error)") }
         }
 

@@ -36,6 +36,9 @@ enum MemcacheRequest {
     case metaDelete(key: ByteBuffer, flags: MemcacheMetaFlags)
     /// `ma <key> <flags>*`.
     case metaArithmetic(key: ByteBuffer, flags: MemcacheMetaFlags)
+    /// Roost's own `roost_forwarded` (no reply): this connection carries requests forwarded by another cluster node,
+    /// so its keys are served here or refused, never forwarded again.
+    case forwardedConnection
     /// Malformed input: the reply line memcached sends (without CRLF), unless `noreply` suppresses it.
     case failure(String, noreply: Bool)
     /// A data block over the item size limit (discarded): `SERVER_ERROR object too large for cache`; a set also

@@ -160,6 +160,7 @@ struct MemcacheRequestParser {
         if command.is(0, "version") { return .version }
         if command.is(0, "quit") { return .quit }
         if command.is(0, "verbosity") { return verbosity(command) }
+        if command.is(0, MemcacheForwarder.marker) { return .forwardedConnection }
         if command.is(0, "shutdown") { return .failure("ERROR: shutdown not enabled", noreply: false) }
         return .failure("ERROR", noreply: false)
     }

@@ -63,6 +63,7 @@ extension MemcacheSession {
             return .failure(MemcacheRouteError())
         }
         if owner == routing.myself { return .success(nil) }
+        if carriesForwardedRequests { return .failure(MemcacheRouteError()) }
         guard let endpoint = routing.endpoints[owner], let colon = endpoint.lastIndex(of: ":"),
             let respPort = Int(endpoint[endpoint.index(after: colon)...]), let offset = memcachedPortOffset
         else { return .failure(MemcacheRouteError()) }

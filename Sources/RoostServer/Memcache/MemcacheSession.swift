@@ -18,6 +18,9 @@ struct MemcacheSession {
     var closeAfterReply = false
     /// Set by a delayed `flush_all`: when it is due, for the handler to set a timer.
     var delayedFlushAt: Int64?
+    /// The peer is another cluster node forwarding requests (``MemcacheRequest/forwardedConnection``): never forward
+    /// them again, so nodes whose slot maps disagree cannot bounce a request between them.
+    var carriesForwardedRequests = false
     /// The item size limit and line limits, refreshed by the handler when the configuration changes.
     var limits = MemcacheRequestParser.Limits()
 
@@ -47,6 +50,7 @@ struct MemcacheSession {
         case .verbosity(let noreply): if !noreply { line("OK") }
         case .stats(let group): stats(group)
         case .quit: closeAfterReply = true
+        case .forwardedConnection: carriesForwardedRequests = true
         case .metaNoop: line("MN")
         case .metaDebug(let key, let base64): metaDebug(key, base64: base64)
         case .metaGet(let key, let flags): metaGet(key, flags)
