@@ -3,6 +3,23 @@ extension Keyspace {
     /// that many buckets were visited), calling `visit` with each key and entry (expired keys included: callers
     /// filter). Returns the next cursor; 0 means the scan is complete.
     public func scan(cursor: UInt64, count: Int, _ visit: ([UInt8], Entry) -> Void) -> UInt64 {
+        scanStep(cursor: cursor, count: count) { record in visit(Array(record.key), record.entry) }
+    }
+
+    /// One step of a scan, like ``scan(cursor:count:_:)``, that hands out each entry's bytes in place with its
+    /// expiry and memcached metadata (nil for none), without copying: what a replication snapshot streams.
+    public func scanRecords(
+        cursor: UInt64, count: Int,
+        _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAt: Int64, ItemMetadata?) ->
+            Void
+    ) -> UInt64 {
+        scanStep(cursor: cursor, count: count) { record in
+            visit(record.key, record.value, record.expireAt, record.itemMetadata)
+        }
+    }
+
+    /// The walk both scans share: bucket positions in hash order from `cursor`.
+    private func scanStep(cursor: UInt64, count: Int, _ visit: (EntryRecord) -> Void) -> UInt64 {
         var cursor = cursor
         let layout = buckets.layout
         var collected = 0
@@ -13,35 +30,7 @@ extension Keyspace {
             let step = layout.step(cursor) { head in
                 var index = head.pointee
                 while index != SlotArena.none {
-                    let record = record(index)
-                    visit(Array(record.key), record.entry)
-                    collected += 1
-                    index = slots[index].next
-                }
-            }
-            cursor = step.next
-            budget -= step.visited
-        } while cursor != 0 && collected < count && budget > 0
-        return cursor
-    }
-
-    /// One step of a scan, like ``scan(cursor:count:_:)``, that hands out each entry's bytes in place with its
-    /// expiry and memcached metadata (nil for none), without copying: what a replication snapshot streams.
-    public func scanRecords(
-        cursor: UInt64, count: Int,
-        _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAt: Int64, ItemMetadata?) ->
-            Void
-    ) -> UInt64 {
-        var cursor = cursor
-        let layout = buckets.layout
-        var collected = 0
-        var budget = max(count, 1) * 10
-        repeat {
-            let step = layout.step(cursor) { head in
-                var index = head.pointee
-                while index != SlotArena.none {
-                    let record = record(index)
-                    visit(record.key, record.value, record.expireAt, record.itemMetadata)
+                    visit(record(index))
                     collected += 1
                     index = slots[index].next
                 }
