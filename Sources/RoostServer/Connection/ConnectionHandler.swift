@@ -98,11 +98,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard !closing else { return }
         var incoming = unwrapInboundIn(data)
         server.statistics.inputBytes.add(incoming.readableBytes, ordering: .relaxed)
-        if inbound == nil || inbound!.readableBytes == 0 {
-            inbound = incoming
-        } else {
-            inbound!.writeBuffer(&incoming)
-        }
+        inbound.appendReceived(&incoming)
         if inbound!.readableBytes > limits.queryBufferLimit {
             server.logger.warning(
                 "closing client that reached max query buffer length",
@@ -276,10 +272,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Hands the pending replies to the channel without flushing and marks them read (the buffer is cleared at the
     /// next read, once the channel has released it). Returns whether there were any.
     private func writeReplies(context: ChannelHandlerContext) -> Bool {
-        guard commandContext != nil, commandContext.out.readableBytes > 0 else { return false }
-        server.statistics.outputBytes.add(commandContext.out.readableBytes, ordering: .relaxed)
-        context.write(wrapOutboundOut(commandContext.out), promise: nil)
-        commandContext.out.moveReaderIndex(to: commandContext.out.writerIndex)
+        guard commandContext != nil else { return false }
+        let written = context.writeUnflushed(&commandContext.out)
+        guard written > 0 else { return false }
+        server.statistics.outputBytes.add(written, ordering: .relaxed)
         return true
     }
 }

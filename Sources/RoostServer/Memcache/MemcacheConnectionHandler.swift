@@ -100,11 +100,7 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
         guard !closing else { return }
         var incoming = unwrapInboundIn(data)
         service.statistics.bytesRead.add(incoming.readableBytes, ordering: .relaxed)
-        if inbound == nil || inbound!.readableBytes == 0 {
-            inbound = incoming
-        } else {
-            inbound!.writeBuffer(&incoming)
-        }
+        inbound.appendReceived(&incoming)
         if inbound!.readableBytes > queryBufferLimit {
             closing = true
             context.close(promise: nil)
@@ -270,10 +266,10 @@ final class MemcacheConnectionHandler: ChannelInboundHandler {
 
     /// Hands the pending replies to the channel without flushing; returns whether there were any.
     private func writeReplies(context: ChannelHandlerContext) -> Bool {
-        guard session != nil, session.out.readableBytes > 0 else { return false }
-        service.statistics.bytesWritten.add(session.out.readableBytes, ordering: .relaxed)
-        context.write(wrapOutboundOut(session.out), promise: nil)
-        session.out.moveReaderIndex(to: session.out.writerIndex)
+        guard session != nil else { return false }
+        let written = context.writeUnflushed(&session.out)
+        guard written > 0 else { return false }
+        service.statistics.bytesWritten.add(written, ordering: .relaxed)
         return true
     }
 }

@@ -277,11 +277,7 @@ final class ReplicaLinkHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if inbound == nil || inbound!.readableBytes == 0 {
-            inbound = incoming
-        } else {
-            inbound!.writeBuffer(&incoming)
-        }
+        inbound.appendReceived(&incoming)
         guard var buffer = inbound else { return }
         inbound = nil
         defer {
