@@ -195,6 +195,8 @@ final class Replication: Sendable {
                 if state.backlog == nil {
                     state.backlog = ReplicationBacklog(capacity: capacity, endOffset: state.offset)
                 }
+                // The first ping is due a whole period after a replica attaches (its stream has just started).
+                if state.feeds.isEmpty { state.lastPing = now }
                 var feed = Feed(
                     channel: channel, address: address, listeningPort: listeningPort,
                     pending: channel.allocator.buffer(capacity: 0), ackTime: now)
