@@ -13,6 +13,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // Not a benchmark: the least a SwiftNIO server does per memcached request (scripts/bench-memcached --floor).
+        .executableTarget(
+            name: "memcached-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Floors/memcached-floor"
+        ),
         // The plugin runs executable targets whose directory sits in a directory named `Benchmarks` (this one).
         .executableTarget(
             name: "RoostBenchmarks",
