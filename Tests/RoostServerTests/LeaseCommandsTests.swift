@@ -124,8 +124,24 @@ struct LeaseCommandsTests {
         #expect(redis("GET", "k") == .bulk(""))
         #expect(redis("EXISTS", "k") == .integer(1))
         #expect(redis("PTTL", "k") == .integer(2000))
+        // Invalidating a placeholder makes its lease available again.
+        #expect(redis("LEASE.INVALIDATE", "k") == .integer(1))
+        #expect(try lease(&redis, "k", "2000").status == "win")
+        #expect(try lease(&redis, "k", "2000").status == "wait")
         redis.now += 2000
         #expect(redis("EXISTS", "k") == .integer(0))
+        // A plain write, EXPIRE included, drops the lease marks: the placeholder is an ordinary empty value then.
+        _ = try lease(&redis, "k", "2000")
+        #expect(redis("PEXPIRE", "k", "5000") == .integer(1))
+        let plain = try lease(&redis, "k", "2000")
+        #expect(plain.value == "" && plain.status == "hit" && plain.ttl == 5000)
+        redis("LEASE.SET", "s", "v")
+        redis("LEASE.INVALIDATE", "s")
+        redis("PERSIST", "s")
+        #expect(try lease(&redis, "s", "2000").status == "stale-win")
+        redis("LEASE.INVALIDATE", "s", "TTL", "100")
+        redis("PERSIST", "s")
+        #expect(try lease(&redis, "s", "2000").status == "hit")
     }
 
     @Test func resp3UsesTheSameArrayWithANullValue() {
