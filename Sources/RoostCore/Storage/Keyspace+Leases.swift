@@ -129,6 +129,11 @@ extension Keyspace {
 
     /// The outcome of ``invalidateItem(_:now:expireAt:compareCAS:)``.
     public enum InvalidateOutcome: Sendable, Hashable {
-        case invalidated, notFound, casMismatch
+        /// The item is stale now (or removed, when the new expiry had already passed).
+        case invalidated
+        /// There is no live item at the key.
+        case notFound
+        /// The item's CAS is not the one the caller expected: nothing changed.
+        case casMismatch
     }
 }
