@@ -5,7 +5,7 @@ import Testing
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// memcached's item metadata stored beside values: flags and CAS round-trip in every block form, a RESP write
-/// drops them, CAS values never repeat, and metadata-only changes are invisible to replication.
+/// drops them, CAS values never repeat, and only the value, expiry and lease marks are visible to replication.
 @Suite struct KeyspaceItemsTests {
     private func item(_ keyspace: inout Keyspace, _ key: String, now: Int64 = 0)
         -> (value: [UInt8], expireAt: Int64, metadata: ItemMetadata)?
@@ -91,7 +91,7 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(!missing)
     }
 
-    @Test func replicationSeesValueAndExpiryChangesOnly() {
+    @Test func replicationSeesValueExpiryAndLeaseMarksOnly() {
         var keyspace = Keyspace()
         keyspace.recordsChanges = true
         _ = store(&keyspace, "k", bytes("v"), flags: 3)
@@ -101,11 +101,21 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         keyspace.set(bytes("r"), Entry(value: .string(bytes("x"))), now: 0)
         _ = keyspace.takeChanges { _ in () }
         _ = item(&keyspace, "r")  // attaches metadata: not a change
-        _ = bytes("k").withUnsafeBytes { key in keyspace.updateItem(key, now: 0) { _, m in m.isStale = true } }
+        // The win token and the CAS are this node's own: not changes a replica needs.
+        _ = bytes("k").withUnsafeBytes { key in
+            keyspace.updateItem(key, now: 0) { _, m in
+                m.winTokenSent = true
+                m.cas += 100
+            }
+        }
         let quiet = keyspace.hasChanges
         #expect(!quiet)
+        // The stale mark is: a promoted replica keeps serving the item as stale.
+        _ = bytes("k").withUnsafeBytes { key in keyspace.updateItem(key, now: 0) { _, m in m.isStale = true } }
+        let stale = keyspace.takeChanges { String(decoding: $0, as: UTF8.self) }
+        #expect(stale == "*6\r\n$7\r\nITEMSET\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\n3\r\n$1\r\n0\r\n$5\r\nSTALE\r\n")
         _ = bytes("k").withUnsafeBytes { key in keyspace.updateItem(key, now: 0) { expireAt, _ in expireAt = 9 } }
         let log = keyspace.takeChanges { String(decoding: $0, as: UTF8.self) }
-        #expect(log == "*5\r\n$7\r\nITEMSET\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\n3\r\n$1\r\n9\r\n")
+        #expect(log == "*6\r\n$7\r\nITEMSET\r\n$1\r\nk\r\n$1\r\nv\r\n$1\r\n3\r\n$1\r\n9\r\n$5\r\nSTALE\r\n")
     }
 }

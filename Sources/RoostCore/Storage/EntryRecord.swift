@@ -16,7 +16,7 @@
 /// then, at the header's end:
 ///   +0 expire at    Int64   Unix milliseconds, present only when the flags say so (bit 2)
 ///   then memcached's item metadata, 16 bytes, present only when the flags say so (bit 4): client flags UInt32,
-///   status UInt8 (bit 0 stale, bit 1 win token sent), 3 bytes padding, CAS UInt64
+///   status UInt8 (bit 0 stale, bit 1 win token sent, bit 2 lease placeholder), 3 bytes padding, CAS UInt64
 ///   then the key bytes, then the value bytes.
 /// ```
 /// A `key:%08d` key with a 32-byte value needs 8 + 12 + 32 = 52 bytes, a 64-byte glibc chunk.
@@ -162,13 +162,14 @@
             return ItemMetadata(
                 clientFlags: base.load(fromByteOffset: offset, as: UInt32.self),
                 cas: base.load(fromByteOffset: offset + 8, as: UInt64.self),
-                isStale: status & 1 != 0, winTokenSent: status & 2 != 0)
+                isStale: status & 1 != 0, winTokenSent: status & 2 != 0, isPlaceholder: status & 4 != 0)
         }
         nonmutating set {
             guard let newValue, hasItemMetadata else { return }
             let offset = itemMetadataOffset
             base.storeBytes(of: newValue.clientFlags, toByteOffset: offset, as: UInt32.self)
-            let status: UInt8 = (newValue.isStale ? 1 : 0) | (newValue.winTokenSent ? 2 : 0)
+            let status: UInt8 =
+                (newValue.isStale ? 1 : 0) | (newValue.winTokenSent ? 2 : 0) | (newValue.isPlaceholder ? 4 : 0)
             base.storeBytes(of: status, toByteOffset: offset + 4, as: UInt8.self)
             base.storeBytes(of: newValue.cas, toByteOffset: offset + 8, as: UInt64.self)
         }

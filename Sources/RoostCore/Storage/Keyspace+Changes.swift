@@ -34,19 +34,22 @@ extension Keyspace {
 /// straight from the stored bytes.
 public enum ChangeLog {
     /// `SET key value`, or `SET key value PXAT expireAt` when `expireAt` is not ``Entry/noExpiry``; for an item
-    /// with memcached metadata, Roost's internal `ITEMSET key value flags expireAt` (expireAt 0 for none), which
-    /// only a replication link may send, so the client flags survive a failover.
+    /// with memcached metadata, Roost's internal `ITEMSET key value flags expireAt [STALE] [PLACEHOLDER]` (expireAt
+    /// 0 for none; the options carry the item's lease marks, see ``ItemLease``), which only a replication link may
+    /// send, so the client flags and the marks survive a failover.
     public static func appendSet(
         _ log: inout [UInt8], key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAt: Int64,
         metadata: ItemMetadata? = nil
     ) {
         if let metadata {
-            appendHeader(&log, count: 5)
+            appendHeader(&log, count: 5 + (metadata.isStale ? 1 : 0) + (metadata.isPlaceholder ? 1 : 0))
             appendBulk(&log, "ITEMSET")
             appendBulk(&log, key)
             appendBulk(&log, value)
             appendBulk(&log, String(metadata.clientFlags))
             appendBulk(&log, String(expireAt == Entry.noExpiry ? 0 : expireAt))
+            if metadata.isStale { appendBulk(&log, "STALE") }
+            if metadata.isPlaceholder { appendBulk(&log, "PLACEHOLDER") }
             return
         }
         let expires = expireAt != Entry.noExpiry

@@ -12,14 +12,25 @@ public struct ItemMetadata: Sendable, Hashable {
     public var isStale: Bool
     /// A win token (`W`) was handed out for this item, so other clients get `Z`.
     public var winTokenSent: Bool
+    /// The empty item a lease read created for a missing key (`mg … N`, `LEASE.GET`), not filled since: it stands
+    /// for "no value yet, the lease holder is computing it" (see ``ItemLease``).
+    public var isPlaceholder: Bool
 
     /// Metadata.
-    public init(clientFlags: UInt32 = 0, cas: UInt64 = 0, isStale: Bool = false, winTokenSent: Bool = false) {
+    public init(
+        clientFlags: UInt32 = 0, cas: UInt64 = 0, isStale: Bool = false, winTokenSent: Bool = false,
+        isPlaceholder: Bool = false
+    ) {
         self.clientFlags = clientFlags
         self.cas = cas
         self.isStale = isStale
         self.winTokenSent = winTokenSent
+        self.isPlaceholder = isPlaceholder
     }
+
+    /// The marks a replica must also have to serve the item the same way (``isStale``, ``isPlaceholder``); the win
+    /// token is this node's own and is not replicated.
+    var replicatedMarks: (isStale: Bool, isPlaceholder: Bool) { (isStale, isPlaceholder) }
 }
 
 extension Keyspace {
@@ -72,10 +83,13 @@ extension Keyspace {
         clientFlags: UInt32,
         now: Int64,
         isStale: Bool = false,
-        winTokenSent: Bool = false
+        winTokenSent: Bool = false,
+        isPlaceholder: Bool = false
     ) -> UInt64 {
         let cas = nextCAS()
-        let metadata = ItemMetadata(clientFlags: clientFlags, cas: cas, isStale: isStale, winTokenSent: winTokenSent)
+        let metadata = ItemMetadata(
+            clientFlags: clientFlags, cas: cas, isStale: isStale, winTokenSent: winTokenSent,
+            isPlaceholder: isPlaceholder)
         let hash = Keyspace.hash(key)
         if let index = liveSlot(key, hash: hash, now: now, writing: true) {
             replaceValue(
@@ -88,8 +102,9 @@ extension Keyspace {
     }
 
     /// Lets `body` change a live item's expiry and metadata without touching its value (memcached's `touch`, `gat`,
-    /// and the stale and win-token marks); returns false when the key is absent or expired. An expiry change is
-    /// recorded for replication like any write; a metadata-only change is not.
+    /// and the stale and win-token marks); returns false when the key is absent or expired. An expiry change and a
+    /// change of the replicated marks (stale, placeholder) are recorded for replication like any write; a change of
+    /// the CAS, the client flags or the win token alone is not.
     @discardableResult
     public mutating func updateItem(
         _ key: UnsafeRawBufferPointer,
@@ -99,15 +114,21 @@ extension Keyspace {
         guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now, writing: true) else { return false }
         let record = record(index)
         let oldExpiry = record.expireAt
+        let oldMetadata = record.itemMetadata ?? ItemMetadata(cas: nextCAS())
         var expireAt = oldExpiry
-        var metadata = record.itemMetadata ?? ItemMetadata(cas: nextCAS())
+        var metadata = oldMetadata
         body(&expireAt, &metadata)
+        let marksChanged = metadata.replicatedMarks != oldMetadata.replicatedMarks
         if expireAt == oldExpiry && record.hasItemMetadata {
             record.itemMetadata = metadata
+            if marksChanged && recordsChanges {
+                ChangeLog.appendSet(
+                    &changeLog, key: record.key, value: record.value, expireAt: expireAt, metadata: metadata)
+            }
             return true
         }
         let recording = recordsChanges
-        if expireAt == oldExpiry { recordsChanges = false }
+        if expireAt == oldExpiry && !marksChanged { recordsChanges = false }
         replaceValue(
             at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now, metadata: metadata)
         recordsChanges = recording

@@ -30,10 +30,10 @@ enum ReplicationCommands {
                 "psync", arity: -3, flags: [.admin, .noScript, .noMulti], group: .server, since: "2.8.0",
                 summary: "An internal command used in replication.", handler: psync),
             Command(
-                "itemset", arity: 5, flags: [.write, .noScript], keys: .init(first: 1, last: 1, step: 1),
+                "itemset", arity: -5, flags: [.write, .noScript], keys: .init(first: 1, last: 1, step: 1),
                 group: .server, since: "roost",
-                summary: "Internal: a memcached item (value, client flags, absolute expiry in ms or 0) in the "
-                    + "replication stream; refused from clients.",
+                summary: "Internal: a memcached item (value, client flags, absolute expiry in ms or 0, lease marks "
+                    + "STALE and PLACEHOLDER) in the replication stream; refused from clients.",
                 handler: itemSet),
             Command(
                 "replconf", arity: -1, flags: [.admin, .noScript, .loading, .stale, .allowBusy], group: .server,
@@ -144,18 +144,29 @@ enum ReplicationCommands {
             metadata: ["psync": "\(context.string(1)) \(offset)", "decision": "\(decision)"])
     }
 
-    /// `ITEMSET key value flags expireAt`: how the replication stream carries a memcached item (its client flags
-    /// included). Only the link to the primary may send it; to anyone else it is an unknown command.
+    /// `ITEMSET key value flags expireAt [STALE] [PLACEHOLDER]`: how the replication stream carries a memcached
+    /// item (its client flags and lease marks included; see ``ItemLease``). Only the link to the primary may send
+    /// it; to anyone else it is an unknown command.
     static func itemSet(_ context: inout CommandContext) throws(CommandError) {
         guard context.fromPrimary else { throw Dispatcher.unknownCommandError(context) }
         guard let flags = UInt32(context.string(3)), let expireAt = Int64(context.string(4)) else { throw .syntax }
+        var (isStale, isPlaceholder) = (false, false)
+        for index in 5..<max(5, context.count) {
+            if context.argument(index, is: "STALE") {
+                isStale = true
+            } else if context.argument(index, is: "PLACEHOLDER") {
+                isPlaceholder = true
+            } else {
+                throw .syntax
+            }
+        }
         let now = context.now
         context.withArgument(1) { key in
             context.withArgument(2) { value in
                 context.server.keyspace.withLock { keyspace in
                     _ = keyspace.storeItem(
                         key, value: value, expireAt: expireAt == 0 ? Entry.noExpiry : expireAt, clientFlags: flags,
-                        now: now)
+                        now: now, isStale: isStale, isPlaceholder: isPlaceholder)
                 }
             }
         }

@@ -18,29 +18,13 @@ extension MemcacheSession {
         let statistics = service.statistics
         statistics.metaCommands.increment()
         let touches = flags.ttl != nil
+        let vivifyExpireAt = isReadOnly ? nil : flags.vivify.map { Self.expiry($0, now: now) }
         let found: Bool = key.withUnsafeReadableBytes { rawKey in
             server.keyspace.withLock { keyspace in
-                var written = keyspace.withItem(rawKey, now: now, touch: !flags.noBump) { value, expireAt, metadata in
-                    writeMetaHit(rawKey, value, expireAt, metadata, flags, created: false)
-                }
-                if written == nil, let vivify = flags.vivify, !isReadOnly {
-                    Self.put(
-                        &keyspace, rawKey, UnsafeRawBufferPointer(start: nil, count: 0),
-                        expireAt: Self.expiry(vivify, now: now), clientFlags: 0, now: now)
-                    written = keyspace.withItem(rawKey, now: now, touch: false) { value, expireAt, metadata in
-                        writeMetaHit(rawKey, value, expireAt, metadata, flags, created: true)
-                    }
-                }
-                guard let (expireAt, won, original) = written else { return false }
-                if isExpired(expireAt) {
-                    keyspace.remove(rawKey, now: now)
-                } else if expireAt != original || won {
-                    keyspace.updateItem(rawKey, now: now) { itemExpiry, metadata in
-                        itemExpiry = expireAt
-                        if won { metadata.winTokenSent = true }
-                    }
-                }
-                return true
+                keyspace.leaseRead(rawKey, now: now, touch: !flags.noBump, vivifyExpireAt: vivifyExpireAt) {
+                    value, expireAt, metadata, created in
+                    writeMetaHit(rawKey, value, expireAt, metadata, flags, created: created)
+                } != nil
             }
         }
         if touches {
@@ -56,14 +40,14 @@ extension MemcacheSession {
     }
 
     /// Writes a `mg` hit (`VA <size> <flags>`/`HD <flags>`, then the value) in memcached's order: the requested
-    /// flags in request order (`T` and `N` change the TTL where they stand), then `Z`, `X` and `W`. Returns the
-    /// expiry to store, whether this client won, and the expiry it had.
+    /// flags in request order (`T` and `N` change the TTL where they stand), then `Z`, `X` and `W`. Returns what
+    /// ``Keyspace/leaseRead(_:now:touch:vivifyExpireAt:_:)`` needs: the expiry to store and whether this client won.
     private mutating func writeMetaHit(
         _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAt: Int64, _ metadata: ItemMetadata,
         _ flags: MemcacheMetaFlags, created: Bool
-    ) -> (Int64, Bool, Int64) {
+    ) -> (result: Void, expireAt: Int64, won: Bool) {
         var expiry = expireAt
-        var won = false
+        var recacheDue = false
         if flags.returnsValue {
             out.writeStaticString("VA ")
             MemcacheNumber.write(UInt64(value.count), into: &out)
@@ -75,16 +59,10 @@ extension MemcacheSession {
             case .setTTL:
                 expiry = Self.expiry(flags.ttl!, now: now)
             case .vivify:
-                if created {
-                    expiry = Self.expiry(flags.vivify!, now: now)
-                    won = true
-                }
+                if created { expiry = Self.expiry(flags.vivify!, now: now) }
             case .recache:
-                if !metadata.winTokenSent && !created && expiry != Entry.noExpiry
-                    && expiry < Self.expiry(flags.recache!, now: now)
-                {
-                    won = true
-                }
+                // The TTL as the flags before `R` left it.
+                recacheDue = ItemLease.isRecacheDue(expireAt: expiry, threshold: Self.expiry(flags.recache!, now: now))
             case .size:
                 out.writeStaticString(" s")
                 MemcacheNumber.write(UInt64(value.count), into: &out)
@@ -106,18 +84,16 @@ extension MemcacheSession {
                 writeEcho(echo, key: key, base64: flags.base64Key)
             }
         }
+        let won = ItemLease.wins(metadata, created: created, recacheDue: recacheDue)
         if metadata.winTokenSent { out.writeStaticString(" Z") }
-        if metadata.isStale {
-            out.writeStaticString(" X")
-            if !metadata.winTokenSent { won = true }
-        }
+        if metadata.isStale { out.writeStaticString(" X") }
         if won { out.writeStaticString(" W") }
         out.writeStaticString("\r\n")
         if flags.returnsValue {
             out.writeBytes(value)
             out.writeStaticString("\r\n")
         }
-        return (expiry, won, expireAt)
+        return ((), expiry, won)
     }
 
     /// `ms <key> <datalen> <flags>*`: `M` picks set (`S`, the default), add (`E`), replace (`R`), append (`A`) or
@@ -164,23 +140,19 @@ extension MemcacheSession {
         let newExpiry = flags.ttl.map { Self.expiry($0, now: now) }
         let status: StaticString = key.withUnsafeReadableBytes { rawKey in
             server.keyspace.withLock { keyspace -> StaticString in
+                if flags.invalidate {
+                    switch keyspace.invalidateItem(
+                        rawKey, now: now, expireAt: newExpiry, compareCAS: flags.compareCAS)
+                    {
+                    case .invalidated: return "HD"
+                    case .notFound: return "NF"
+                    case .casMismatch: return "EX"
+                    }
+                }
                 guard let cas = keyspace.withItem(rawKey, now: now, touch: false, { _, _, metadata in metadata.cas })
                 else { return "NF" }
                 if let expected = flags.compareCAS, expected != cas { return "EX" }
-                if flags.invalidate {
-                    let fresh = keyspace.nextCAS()
-                    keyspace.updateItem(rawKey, now: now) { expireAt, metadata in
-                        if let newExpiry { expireAt = newExpiry }
-                        metadata.isStale = true
-                        metadata.winTokenSent = false
-                        metadata.cas = fresh
-                    }
-                    if let newExpiry, newExpiry != Entry.noExpiry, newExpiry <= now {
-                        keyspace.remove(rawKey, now: now)
-                    }
-                } else {
-                    keyspace.remove(rawKey, now: now)
-                }
+                keyspace.remove(rawKey, now: now)
                 return "HD"
             }
         }
