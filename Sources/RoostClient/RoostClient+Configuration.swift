@@ -62,7 +62,9 @@ extension RoostClient {
         /// during a failover, and a command that could not be sent because its connection had just closed.
         ///
         /// A command whose connection closed while it was in flight is retried only if it is read-only (it may
-        /// have run already). Redirections (`MOVED`, `ASK`) are followed without waiting.
+        /// have run already). Redirections (`MOVED`, `ASK`) are followed without waiting. Retries stop after
+        /// ``maximumAttempts`` or one ``RoostClient/Configuration/commandTimeout`` after the first failure,
+        /// whichever comes first.
         public struct Retry: Sendable, Hashable {
             /// Attempts in all, the first included (at least 1).
             public var maximumAttempts: Int

@@ -152,6 +152,7 @@ public final class RoostClient: Sendable, Service {
         _ pool: NodePool, _ command: StaticString, readOnly: Bool, _ encode: (inout ByteBuffer) -> Void
     ) async throws(RoostClientError) -> RESPValue {
         var attempt = 1
+        var deadline: ContinuousClock.Instant?
         while true {
             let result: ReplyResult
             do throws(RoostClientError) {
@@ -165,23 +166,35 @@ public final class RoostClient: Sendable, Service {
             case .success(let reply):
                 return reply
             case .failure(let error):
-                guard isRetryable(error, readOnly: readOnly), attempt < configuration.retry.maximumAttempts else {
+                guard isRetryable(error, readOnly: readOnly),
+                    await backoff(attempt: attempt, after: error, deadline: &deadline)
+                else {
                     throw error.with(command: "\(command)", node: pool.node)
                 }
-                try await backoff(attempt: attempt, after: error)
                 attempt += 1
             }
         }
     }
 
-    private func backoff(attempt: Int, after error: RoostClientError) async throws(RoostClientError) {
+    /// Waits before retry number `attempt`, or returns `false` when the retry budget is spent: the attempts, or
+    /// the time (retries stop one command timeout after the first failure, `deadline`, set here on first use).
+    private func backoff(
+        attempt: Int, after error: RoostClientError, deadline: inout ContinuousClock.Instant?
+    ) async -> Bool {
+        guard attempt < configuration.retry.maximumAttempts else { return false }
+        let now = ContinuousClock.now
+        let limit = deadline ?? now + configuration.commandTimeout
+        deadline = limit
+        let delay = configuration.retry.backoff.delay(attempt: attempt)
+        guard now + delay < limit else { return false }
         logger.debug(
             "retrying", metadata: ["roost.attempt": "\(attempt)", "roost.error": "\(error.description)"])
         do {
-            try await Task.sleep(for: configuration.retry.backoff.delay(attempt: attempt))
+            try await Task.sleep(for: delay)
         } catch {
-            throw RoostClientError(.timeout, "cancelled while waiting to retry (\(error))")
+            return false
         }
+        return true
     }
 
     private func executeCluster(
@@ -189,6 +202,7 @@ public final class RoostClient: Sendable, Service {
         _ encode: (inout ByteBuffer) -> Void
     ) async throws(RoostClientError) -> RESPValue {
         var attempt = 1
+        var deadline: ContinuousClock.Instant?
         var askTarget: NodePool?
         let maximumAttempts = configuration.retry.maximumAttempts
         let replica = readOnly && configuration.readFromReplicas
@@ -236,9 +250,8 @@ public final class RoostClient: Sendable, Service {
                     }
                     attempt += 1
                 case "TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN":
-                    guard attempt < maximumAttempts else { throw error }
                     if error.serverCode != "TRYAGAIN" { router.scheduleRefresh() }
-                    try await backoff(attempt: attempt, after: error)
+                    guard await backoff(attempt: attempt, after: error, deadline: &deadline) else { throw error }
                     attempt += 1
                 default:
                     throw error
@@ -248,9 +261,9 @@ public final class RoostClient: Sendable, Service {
             case .failure(let error):
                 let error = error.with(command: "\(command)", node: node)
                 let transient = isRetryable(error, readOnly: readOnly) || error.code == .clusterUnavailable
-                guard transient, attempt < maximumAttempts else { throw error }
+                guard transient else { throw error }
                 router.scheduleRefresh()
-                try await backoff(attempt: attempt, after: error)
+                guard await backoff(attempt: attempt, after: error, deadline: &deadline) else { throw error }
                 attempt += 1
             }
         }

@@ -60,7 +60,8 @@ struct ClusterLogicTests {
     @Test("Backoff doubles up to its maximum and jitters within [d/2, d]")
     func backoff() {
         let backoff = RoostBackoff(initial: .milliseconds(10), maximum: .milliseconds(300))
-        #expect((1...7).map { backoff.ceiling(attempt: $0) } == [10, 20, 40, 80, 160, 300, 300].map { .milliseconds($0) })
+        #expect(
+            (1...7).map { backoff.ceiling(attempt: $0) } == [10, 20, 40, 80, 160, 300, 300].map { .milliseconds($0) })
         #expect(backoff.ceiling(attempt: 1000) == .milliseconds(300))
         var generator = SplitMix64(seed: 1)
         for attempt in 1...12 {
