@@ -33,9 +33,10 @@ public final class RoostClient: Sendable, Service {
     public let configuration: Configuration
     let logger: Logger
     let pools: PoolRegistry
-    private let router: Router
+    let router: Router
 
-    private enum Router: Sendable {
+    /// Where commands go.
+    enum Router: Sendable {
         case standalone(NodePool)
         case cluster(ClusterRouter)
     }
@@ -205,7 +206,7 @@ public final class RoostClient: Sendable, Service {
         var deadline: ContinuousClock.Instant?
         var askTarget: NodePool?
         let maximumAttempts = configuration.retry.maximumAttempts
-        let replica = readOnly && configuration.readFromReplicas
+        var replica = readOnly && configuration.readFromReplicas
         while true {
             var pool: NodePool?
             let result: ReplyResult
@@ -251,6 +252,7 @@ public final class RoostClient: Sendable, Service {
                     attempt += 1
                 case "TRYAGAIN", "CLUSTERDOWN", "LOADING", "MASTERDOWN":
                     if error.serverCode != "TRYAGAIN" { router.scheduleRefresh() }
+                    replica = false  // a replica still loading (or cut off): ask the primary
                     guard await backoff(attempt: attempt, after: error, deadline: &deadline) else { throw error }
                     attempt += 1
                 default:
@@ -263,6 +265,7 @@ public final class RoostClient: Sendable, Service {
                 let transient = isRetryable(error, readOnly: readOnly) || error.code == .clusterUnavailable
                 guard transient else { throw error }
                 router.scheduleRefresh()
+                replica = false
                 guard await backoff(attempt: attempt, after: error, deadline: &deadline) else { throw error }
                 attempt += 1
             }

@@ -29,7 +29,7 @@ struct SlotMapTests {
         ])
     }
 
-    @Test("CLUSTER SHARDS: the online master owns the slots; online replicas are kept, failed ones dropped")
+    @Test("CLUSTER SHARDS: the online master owns the slots; replicas not failed are kept, failed ones dropped")
     func fromShards() throws {
         let reply = RESPValue.array([
             shard(

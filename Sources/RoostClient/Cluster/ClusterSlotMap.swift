@@ -17,7 +17,7 @@ struct ClusterSlotMap: Sendable, Equatable {
     /// A primary and its replicas.
     struct Shard: Equatable, Sendable {
         var primary: Node
-        /// Replicas that can serve reads (online ones only).
+        /// Replicas that can serve reads (those not marked failed).
         var replicas: [Node]
     }
 
@@ -52,7 +52,7 @@ struct ClusterSlotMap: Sendable, Equatable {
 
     /// Reads a `CLUSTER SHARDS` reply. Each shard is a map (a flat array in RESP2) with `slots`, a flat list of
     /// inclusive start/end pairs, and `nodes`, each a map with `ip`, `endpoint`, `port`, `role` and `health`. The
-    /// primary is the node whose role is `master` and which is not failed; online replicas serve reads. An
+    /// primary is the node whose role is `master` and which is not failed; replicas not failed serve reads. An
     /// endpoint of `?` or an empty one falls back to `ip`, then to `defaultHost` (the node that answered).
     static func fromShards(_ reply: RESPValue, defaultHost: String) throws(ParseError) -> ClusterSlotMap {
         guard let shards = reply.elements else { throw ParseError(message: "CLUSTER SHARDS: not an array") }
@@ -75,7 +75,10 @@ struct ClusterSlotMap: Sendable, Equatable {
                 let health = node["health"]?.text ?? "online"
                 if node["role"]?.text == "master" {
                     if health == "fail" { failedPrimary = address } else { primary = address }
-                } else if health == "online" {
+                } else if health != "fail" {
+                    // Redis 7.0 reports `loading` for any replica at offset 0, which is every replica of a shard
+                    // never written to; a replica that really is loading answers `LOADING`, and the read is
+                    // retried on the primary.
                     replicas.append(address)
                 }
             }
