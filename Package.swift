@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "RoostCluster", targets: ["RoostCluster"]),
         .executable(name: "roost-cluster-sim", targets: ["roost-cluster-sim"]),
         .executable(name: "roost", targets: ["roost"]),
+        .library(name: "RoostClient", targets: ["RoostClient"]),
+        .executable(name: "roost-client-example", targets: ["roost-client-example"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -79,6 +81,32 @@ let package = Package(
             name: "roost",
             dependencies: ["RoostAdmin", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RoostClient",
+            dependencies: [
+                "RoostProtocol",
+                "RoostCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "roost-client-example",
+            dependencies: ["RoostClient", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/roost-client-example",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RoostClientTests",
+            dependencies: [
+                "RoostClient", "RoostProtocol", "RoostCluster",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "RoostAdminTests", dependencies: ["RoostAdmin"]),
         .testTarget(name: "RoostCoreTests", dependencies: ["RoostCore"]),
