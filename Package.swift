@@ -96,7 +96,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "roost-client-example",
-            dependencies: ["RoostClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "RoostClient", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Examples/roost-client-example",
             swiftSettings: strictSettings
         ),

@@ -13,14 +13,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // Not a benchmark: the least a SwiftNIO server does per memcached request (scripts/bench-memcached --floor).
+        // Not a benchmark of the package-benchmark kind: RoostClient as a load generator (scripts/bench-client).
         .executableTarget(
-            name: "memcached-floor",
+            name: "roost-client-bench",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "RoostClient", package: "Roost"),
+                .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Floors/memcached-floor"
+            path: "Tools/roost-client-bench"
         ),
         // The plugin runs executable targets whose directory sits in a directory named `Benchmarks` (this one).
         .executableTarget(

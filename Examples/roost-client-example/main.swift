@@ -2,9 +2,11 @@
 //
 //   roost-client-example 127.0.0.1:6379              a standalone server
 //   roost-client-example --cluster 127.0.0.1:7000    a cluster, through one or more seed nodes
+//   roost-client-example stampede [options] 127.0.0.1:6379    stampede-safe loading under load (Stampede.swift)
 
 import Foundation
 import Logging
+import NIOCore
 import RoostClient
 
 struct Profile: Codable, Equatable {
@@ -18,6 +20,12 @@ func endpoint(_ text: String) -> RoostClient.Configuration.Endpoint? {
 }
 
 var arguments = Array(CommandLine.arguments.dropFirst())
+var stampede: Stampede?
+if arguments.first == "stampede" {
+    var options = Stampede()
+    arguments = options.parse(Array(arguments.dropFirst()))
+    stampede = options
+}
 let cluster = arguments.first == "--cluster"
 if cluster { arguments.removeFirst() }
 let endpoints = arguments.compactMap(endpoint)
@@ -35,6 +43,10 @@ configuration.clientName = "roost-client-example"
 
 do {
     try await withRoostClient(configuration: configuration, logger: logger) { client in
+        if let stampede {
+            try await stampede.run(client)
+            return
+        }
         let rtt = try await client.ping()
         print("PING: \(rtt)")
 
@@ -59,6 +71,12 @@ do {
         let decoded = try await client.get("\(prefix):profile", as: Profile.self)
         print("Codable round trip: \(decoded == profile ? "ok" : "MISMATCH")")
 
+        // Stampede-safe loading: one caller (across every process) computes a missing value, the others wait.
+        let report = try await client.get("\(prefix):report", ttl: .seconds(60)) {
+            ByteBuffer(string: "computed once")
+        }
+        print("Loaded report: \(String(buffer: report))")
+
         print("TTL greeting: \(try await client.ttl("\(prefix):greeting"))")
 
         do {
@@ -67,9 +85,12 @@ do {
             print("INCR on text fails as expected: \(error)")
         }
 
-        let deleted = try await client.del(keys + ["\(prefix):greeting", "\(prefix):counter", "\(prefix):profile"])
+        let deleted = try await client.del(
+            keys + ["\(prefix):greeting", "\(prefix):counter", "\(prefix):profile", "\(prefix):report"])
         print("DEL: \(deleted) keys")
-        guard decoded == profile, deleted == 8, !added else { throw ExampleFailure() }
+        guard decoded == profile, deleted == 9, !added, String(buffer: report) == "computed once" else {
+            throw ExampleFailure()
+        }
     }
 } catch {
     FileHandle.standardError.write(Data("roost-client-example failed: \(error)\n".utf8))

@@ -34,6 +34,8 @@ public final class RoostClient: Sendable, Service {
     let logger: Logger
     let pools: PoolRegistry
     let router: Router
+    /// Loads in flight for ``get(_:ttl:options:loadingWith:)`` (single flight per key).
+    let loads = LoadFlights()
 
     /// Where commands go.
     enum Router: Sendable {
