@@ -85,6 +85,7 @@ let package = Package(
         .target(
             name: "RoostClient",
             dependencies: [
+                "RoostCore",
                 "RoostProtocol",
                 "RoostCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -106,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "RoostClientTests",
             dependencies: [
-                "RoostClient", "RoostProtocol", "RoostCluster",
+                "RoostClient", "RoostProtocol", "RoostCluster", "RoostCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -108,6 +108,9 @@ extension RoostClient {
         public var eventLoopGroup: any EventLoopGroup
         /// Encodes and decodes values for ``RoostClient/get(_:as:)`` and ``RoostClient/set(_:encoding:ttl:condition:)``.
         public var coder: any RoostCoder
+        /// An in-process cache for `get`/`mget`, kept coherent by server-assisted invalidation; `nil` (the
+        /// default) for none. See ``NearCache``.
+        public var nearCache: NearCache?
 
         /// Creates a configuration.
         public init(
@@ -123,7 +126,8 @@ extension RoostClient {
             retry: Retry = Retry(),
             shutdownTimeout: Duration = .seconds(5),
             eventLoopGroup: (any EventLoopGroup)? = nil,
-            coder: any RoostCoder = RoostJSONCoder()
+            coder: any RoostCoder = RoostJSONCoder(),
+            nearCache: NearCache? = nil
         ) {
             self.mode = mode
             self.password = password
@@ -138,6 +142,7 @@ extension RoostClient {
             self.shutdownTimeout = shutdownTimeout
             self.eventLoopGroup = eventLoopGroup ?? RoostClient.defaultEventLoopGroup
             self.coder = coder
+            self.nearCache = nearCache
         }
 
         /// A standalone server at `host:port`.

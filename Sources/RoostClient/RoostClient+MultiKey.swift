@@ -8,19 +8,27 @@ import RoostProtocol
 
 extension RoostClient {
     /// `MGET key…`: the values in the order of `keys`, `nil` for a missing key (or one holding a non-string).
+    ///
+    /// With a ``Configuration/nearCache``, keys held locally are answered from memory and only the others are
+    /// read from the server (through the near cache's tracking connections, and then kept).
     public func mget(_ keys: [String]) async throws(RoostClientError) -> [ByteBuffer?] {
         guard !keys.isEmpty else { return [] }
+        if let nearCache { return try await nearCachedMget(keys, nearCache) }
         return try await splitBySlot(keys, placeholder: nil) { positions, slot async throws(RoostClientError) in
-            let values = try await self.execute("MGET", slot: slot, readOnly: true) { buffer in
-                buffer.writeRoostCommand("MGET", argumentCount: positions.count)
-                for position in positions { buffer.writeRESPBulkString(keys[position]) }
-            }.optionalBytesArray("MGET")
-            guard values.count == positions.count else {
-                throw RoostClientError(
-                    .unexpectedReply, "\(values.count) values for \(positions.count) keys", command: "MGET")
-            }
-            return values
+            try await self.uncachedMget(positions.map { keys[$0] }, slot: slot)
         }
+    }
+
+    /// One `MGET` of keys that share `slot` (`nil` in standalone mode), bypassing the near cache.
+    func uncachedMget(_ keys: [String], slot: Int?) async throws(RoostClientError) -> [ByteBuffer?] {
+        let values = try await execute("MGET", slot: slot, readOnly: true) { buffer in
+            buffer.writeRoostCommand("MGET", argumentCount: keys.count)
+            for key in keys { buffer.writeRESPBulkString(key) }
+        }.optionalBytesArray("MGET")
+        guard values.count == keys.count else {
+            throw RoostClientError(.unexpectedReply, "\(values.count) values for \(keys.count) keys", command: "MGET")
+        }
+        return values
     }
 
     /// `MSET key value…`: writes every pair (in cluster mode, atomically per slot only).
@@ -28,15 +36,17 @@ extension RoostClient {
         guard !pairs.isEmpty else { return }
         let keys = pairs.map(\.0)
         let values = pairs.map(\.1)
-        _ = try await splitBySlot(keys, placeholder: false) { positions, slot async throws(RoostClientError) in
-            _ = try await self.execute("MSET", slot: slot, readOnly: false) { buffer in
-                buffer.writeRoostCommand("MSET", argumentCount: positions.count * 2)
-                for position in positions {
-                    buffer.writeRESPBulkString(keys[position])
-                    values[position].writeRESPBulkString(into: &buffer)
+        _ = try await invalidatingNearCache(keys) { () async throws(RoostClientError) in
+            try await splitBySlot(keys, placeholder: false) { positions, slot async throws(RoostClientError) in
+                _ = try await self.execute("MSET", slot: slot, readOnly: false) { buffer in
+                    buffer.writeRoostCommand("MSET", argumentCount: positions.count * 2)
+                    for position in positions {
+                        buffer.writeRESPBulkString(keys[position])
+                        values[position].writeRESPBulkString(into: &buffer)
+                    }
                 }
+                return [Bool](repeating: true, count: positions.count)
             }
-            return [Bool](repeating: true, count: positions.count)
         }
     }
 
@@ -49,13 +59,15 @@ extension RoostClient {
     /// one slot (the server answers `CROSSSLOT` otherwise).
     @discardableResult
     public func msetnx<Value: RoostArgument>(_ pairs: [(String, Value)]) async throws(RoostClientError) -> Bool {
-        try await execute("MSETNX", key: pairs.first?.0, readOnly: false) { buffer in
-            buffer.writeRoostCommand("MSETNX", argumentCount: pairs.count * 2)
-            for (key, value) in pairs {
-                buffer.writeRESPBulkString(key)
-                value.writeRESPBulkString(into: &buffer)
-            }
-        }.int("MSETNX") == 1
+        try await invalidatingNearCache(pairs.map(\.0)) { () async throws(RoostClientError) in
+            try await execute("MSETNX", key: pairs.first?.0, readOnly: false) { buffer in
+                buffer.writeRoostCommand("MSETNX", argumentCount: pairs.count * 2)
+                for (key, value) in pairs {
+                    buffer.writeRESPBulkString(key)
+                    value.writeRESPBulkString(into: &buffer)
+                }
+            }.int("MSETNX") == 1
+        }
     }
 
     /// `DEL key…`: how many of the keys existed and were deleted.
@@ -97,6 +109,17 @@ extension RoostClient {
         -> Int64
     {
         guard !keys.isEmpty else { return 0 }
+        if !readOnly {
+            return try await invalidatingNearCache(keys) { () async throws(RoostClientError) in
+                try await countingKeysUncached(command, keys, readOnly: readOnly)
+            }
+        }
+        return try await countingKeysUncached(command, keys, readOnly: readOnly)
+    }
+
+    private func countingKeysUncached(_ command: StaticString, _ keys: [String], readOnly: Bool)
+        async throws(RoostClientError) -> Int64
+    {
         let counts = try await splitBySlot(keys, placeholder: Int64(0)) {
             positions, slot async throws(RoostClientError) in
             let count = try await self.execute(command, slot: slot, readOnly: readOnly) { buffer in

@@ -14,9 +14,21 @@ extension RoostClient {
 
     /// `GET key`: the value's bytes, or `nil` when the key does not exist.
     ///
+    /// With a ``Configuration/nearCache`` (and `key` among its ``Configuration/NearCache/keyPrefixes``), a value
+    /// held locally is returned without asking the server; otherwise the value is read through the near cache's
+    /// tracking connection and kept until the server invalidates it.
+    ///
     /// - Throws: ``RoostClientError`` with ``RoostClientError/serverCode`` `WRONGTYPE` when the key holds a
     ///   non-string value, or any connection failure.
     public func get(_ key: String) async throws(RoostClientError) -> ByteBuffer? {
+        if let nearCache, nearCache.configuration.caches(key) {
+            return try await nearCachedGet(key, nearCache)
+        }
+        return try await uncachedGet(key)
+    }
+
+    /// `GET key` from the server, bypassing the near cache.
+    func uncachedGet(_ key: String) async throws(RoostClientError) -> ByteBuffer? {
         try await execute("GET", key: key, readOnly: true) { buffer in
             buffer.writeRoostCommand("GET", argumentCount: 1)
             buffer.writeRESPBulkString(key)

@@ -36,6 +36,8 @@ public final class RoostClient: Sendable, Service {
     let router: Router
     /// Loads in flight for ``get(_:ttl:options:loadingWith:)`` (single flight per key).
     let loads = LoadFlights()
+    /// The near cache, when ``Configuration/nearCache`` is set.
+    let nearCache: TrackedNearCache?
 
     /// Where commands go.
     enum Router: Sendable {
@@ -67,28 +69,53 @@ public final class RoostClient: Sendable, Service {
                 eventLoopGroup: group, logger: logger)
         }
         self.pools = pools
+        let nearCache = configuration.nearCache.map {
+            TrackedNearCache(
+                configuration: $0, connection: connection, eventLoopGroup: group, backoff: settings.reconnectBackoff,
+                logger: logger)
+        }
+        self.nearCache = nearCache
         switch configuration.mode {
         case .standalone(let endpoint):
             router = .standalone(pools.pool(host: endpoint.host, port: endpoint.port, readOnly: false))
         case .cluster(let seeds):
-            router = .cluster(ClusterRouter(seeds: seeds, pools: pools, logger: logger))
+            router = .cluster(
+                ClusterRouter(seeds: seeds, pools: pools, logger: logger) {
+                    // Keys cached from a node that no longer serves their slot would miss the new owner's
+                    // invalidations.
+                    nearCache?.flush(reason: "cluster slot map changed")
+                })
         }
     }
 
-    /// Runs health checks (pinging idle connections, keeping ``Configuration/Pool/minimumConnections`` open)
-    /// until the task is cancelled or a graceful shutdown is requested; then stops taking commands, waits up to
-    /// ``Configuration/shutdownTimeout`` for in-flight ones and closes every connection.
+    /// Runs health checks (pinging idle connections, keeping ``Configuration/Pool/minimumConnections`` open, and
+    /// the near cache's heartbeats) until the task is cancelled or a graceful shutdown is requested; then stops
+    /// taking commands, waits up to ``Configuration/shutdownTimeout`` for in-flight ones and closes every
+    /// connection.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                for pool in self.pools.all { await pool.healthCheck() }
-                try? await Task.sleep(for: self.configuration.pool.healthCheckInterval)
+            await withTaskGroup(of: Void.self) { group in
+                if let nearCache = self.nearCache {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            await nearCache.heartbeat()
+                            try? await Task.sleep(for: nearCache.configuration.heartbeatInterval)
+                        }
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        for pool in self.pools.all { await pool.healthCheck() }
+                        try? await Task.sleep(for: self.configuration.pool.healthCheckInterval)
+                    }
+                }
             }
         }
         await shutdown()
     }
 
     private func shutdown() async {
+        nearCache?.shutdown()
         let timeout = configuration.shutdownTimeout
         await withTaskGroup(of: Void.self) { group in
             for pool in pools.all {
@@ -102,7 +129,20 @@ public final class RoostClient: Sendable, Service {
 
     /// Runs one command routed by `key` (its hash slot, in cluster mode) and returns its reply; error replies are
     /// thrown. `encode` writes the whole command (header included) and may run more than once (retries).
+    ///
+    /// A write (`readOnly == false`) invalidates `key` in the near cache when it completes, whether it succeeded
+    /// or not.
     func execute(
+        _ command: StaticString, key: String?, readOnly: Bool, _ encode: (inout ByteBuffer) -> Void
+    ) async throws(RoostClientError) -> RESPValue {
+        if !readOnly, let key, let nearCache {
+            defer { nearCache.invalidateLocally(CollectionOfOne(key)) }
+            return try await route(command, key: key, readOnly: readOnly, encode)
+        }
+        return try await route(command, key: key, readOnly: readOnly, encode)
+    }
+
+    private func route(
         _ command: StaticString, key: String?, readOnly: Bool, _ encode: (inout ByteBuffer) -> Void
     ) async throws(RoostClientError) -> RESPValue {
         switch router {

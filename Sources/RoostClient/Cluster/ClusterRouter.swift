@@ -29,11 +29,17 @@ final class ClusterRouter: Sendable {
     private let seeds: [RoostClient.Configuration.Endpoint]
     private let pools: PoolRegistry
     private let logger: Logger
+    /// Called (outside the lock) whenever the map changes: a `MOVED`, or a reload that found a different map.
+    private let onSlotMapChange: @Sendable () -> Void
 
-    init(seeds: [RoostClient.Configuration.Endpoint], pools: PoolRegistry, logger: Logger) {
+    init(
+        seeds: [RoostClient.Configuration.Endpoint], pools: PoolRegistry, logger: Logger,
+        onSlotMapChange: @escaping @Sendable () -> Void = {}
+    ) {
         self.seeds = seeds
         self.pools = pools
         self.logger = logger
+        self.onSlotMapChange = onSlotMapChange
     }
 
     /// The pool for `slot`: its primary's, or with `replica` an online replica's (round robin) when it has one.
@@ -87,6 +93,7 @@ final class ClusterRouter: Sendable {
             }
             state.resolved = resolved
         }
+        onSlotMapChange()
         scheduleRefresh()
     }
 
@@ -116,11 +123,15 @@ final class ClusterRouter: Sendable {
     private func startRefresh() -> Task<Result<Void, RoostClientError>, Never> {
         Task { [self] in
             let result = await load()
-            state.withLock { state in
+            let changed: Bool = state.withLock { state in
                 state.refreshing = nil
                 state.lastRefresh = .now
-                if case .success(let map) = result { state.resolved = resolve(map) }
+                guard case .success(let map) = result else { return false }
+                let previous = state.resolved?.map
+                state.resolved = resolve(map)
+                return previous != nil && previous != map
             }
+            if changed { onSlotMapChange() }
             return result.map { _ in () }
         }
     }
