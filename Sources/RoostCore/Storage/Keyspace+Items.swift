@@ -45,13 +45,13 @@ extension Keyspace {
         }
         var record = record(index)
         if !record.hasItemMetadata {
-            // Attaching metadata changes no state a replica or the change log cares about.
-            let recording = recordsChanges
-            recordsChanges = false
-            replaceValue(
-                at: index, value: record.value, expireAt: record.expireAt, encoding: record.encoding, now: now,
-                metadata: ItemMetadata(cas: nextCAS()))
-            recordsChanges = recording
+            // Attaching metadata changes no state a replica, the change log or the observer cares about.
+            let cas = nextCAS()
+            withoutChangeNotifications { keyspace in
+                keyspace.replaceValue(
+                    at: index, value: record.value, expireAt: record.expireAt, encoding: record.encoding, now: now,
+                    metadata: ItemMetadata(cas: cas))
+            }
             record = self.record(index)
         }
         if touch {
@@ -106,11 +106,17 @@ extension Keyspace {
             record.itemMetadata = metadata
             return true
         }
-        let recording = recordsChanges
-        if expireAt == oldExpiry { recordsChanges = false }
-        replaceValue(
-            at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now, metadata: metadata)
-        recordsChanges = recording
+        if expireAt == oldExpiry {
+            withoutChangeNotifications { keyspace in
+                keyspace.replaceValue(
+                    at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now,
+                    metadata: metadata)
+            }
+        } else {
+            replaceValue(
+                at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now,
+                metadata: metadata)
+        }
         return true
     }
 }
