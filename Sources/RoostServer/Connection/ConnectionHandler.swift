@@ -143,6 +143,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             guard !closing, commandContext != nil else { return }
             commandContext.writePendingPushes()
             flushReplies(context: context)
+            // A client that never reads is closed at its output limit, as it would be for replies.
+            if !context.channel.isWritable { _ = exceedsOutputLimit(context) }
             return
         }
         if let event = event as? ChannelEvent, event == .inputClosed {
