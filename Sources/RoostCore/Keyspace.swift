@@ -110,6 +110,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public var recordsChanges = false
     /// The records since the last ``takeChanges(_:)``, as RESP commands (see ``ChangeLog``).
     var changeLog: [UInt8] = []
+    /// Told about every change of a key at the points that feed the change log (see ``KeyspaceObserver``); nil
+    /// (one load and branch per change) unless something needs it, such as a client tracking keys.
+    public var observer: (any KeyspaceObserver)?
     /// The last CAS value handed out (``nextCAS()``).
     var casCounter: UInt64 = 0
     /// The eviction policy, told about every insert, hit, resize, removal and slot move (see
@@ -193,7 +196,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         guard let (index, previous) = find(key, hash: hash) else { return nil }
         if record(index).isExpired(at: now) {
             if retainsExpired && !writing { return nil }
-            unlink(index, previous: previous, head: buckets.head(for: hash))
+            unlink(index, previous: previous, head: buckets.head(for: hash), cause: .expired)
             statistics.expiredKeys += 1
             maintainTable(resizeBudgetPerWrite)
             return nil
@@ -376,6 +379,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             changeLog.removeAll(keepingCapacity: true)
             ChangeLog.appendFlush(&changeLog)
         }
+        observer?.keyspaceFlushed()
         for index in 0..<slots.highWater {
             if let record = slots[Int32(index)].record { SystemAllocator.free(record) }
         }
@@ -412,6 +416,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         if recordsChanges {
             ChangeLog.appendSet(&changeLog, key: new.key, value: new.value, expireAt: expireAt, metadata: metadata)
         }
+        observer?.keyspace(changed: new.key, cause: .write)
         if footprintChange != 0 { eviction.resized(index, to: new.footprint) }
         if hadExpiry || expireAt != Entry.noExpiry {
             eviction.expiryChanged(index, at: expireAt == Entry.noExpiry ? nil : expireAt)
@@ -431,6 +436,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         if recordsChanges {
             ChangeLog.appendSet(&changeLog, key: key, value: value, expireAt: expireAt, metadata: metadata)
         }
+        observer?.keyspace(changed: key, cause: .write)
         let (record, footprint) = EntryRecord.make(
             key: key, value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now),
             metadata: metadata)
@@ -448,7 +454,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     }
 
     /// Removes the slot at `index`, finding its chain predecessor again.
-    mutating func removeSlot(_ index: Int32, hash: UInt32) {
+    mutating func removeSlot(_ index: Int32, hash: UInt32, cause: KeyChangeCause = .write) {
         let head = buckets.head(for: hash)
         var previous = SlotArena.none
         var cursor = head.pointee
@@ -456,12 +462,15 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             previous = cursor
             cursor = slots[cursor].next
         }
-        unlink(index, previous: previous, head: head)
+        unlink(index, previous: previous, head: head, cause: cause)
         maintainTable(resizeBudgetPerWrite)
     }
 
-    /// Unlinks a slot from the chain starting at `head`, frees its record and frees the slot.
-    mutating func unlink(_ index: Int32, previous: Int32, head: UnsafeMutablePointer<Int32>) {
+    /// Unlinks a slot from the chain starting at `head`, frees its record and frees the slot; `cause` is what the
+    /// observer is told.
+    mutating func unlink(
+        _ index: Int32, previous: Int32, head: UnsafeMutablePointer<Int32>, cause: KeyChangeCause = .write
+    ) {
         let next = slots[index].next
         if previous == SlotArena.none {
             head.pointee = next
@@ -470,6 +479,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         }
         let record = record(index)
         if recordsChanges { ChangeLog.appendDelete(&changeLog, key: record.key) }
+        observer?.keyspace(changed: record.key, cause: cause)
         count -= 1
         payloadBytes -= record.keyCount + record.valueCount
         if record.hasExpiry { volatileCount -= 1 }

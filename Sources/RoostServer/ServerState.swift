@@ -40,6 +40,10 @@ public final class ServerState: Sendable {
     let cluster: ClusterController?
     /// The replication role, stream and backlog.
     let replication: Replication
+    /// Client-side caching: tracking clients, remembered keys, invalidation delivery.
+    let tracking: Tracking
+    /// Pub/sub channels and their subscribers.
+    let pubsub = PubSubRegistry()
     /// The event loops serving clients, set when the server starts (a manual failover waits for each to finish its
     /// current batch).
     let eventLoops = Mutex<[any EventLoop]>([])
@@ -65,6 +69,7 @@ public final class ServerState: Sendable {
             configuration.clusterEnabled
             ? ClusterController(configuration: configuration, logger: logger, clock: self.clock) : nil
         self.replication = Replication(logger: logger)
+        self.tracking = Tracking(maxKeys: configuration.trackingTableMaxKeys)
         self.startedAt = Clock.wallMilliseconds()
         var generator = SystemRandomNumberGenerator()
         self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &generator)! })
@@ -89,6 +94,7 @@ public final class ServerState: Sendable {
         keyspace.withLock { $0.configure(from: config, now: now) }
         memoryLimited.store(config.maxMemory > 0, ordering: .relaxed)
         cluster?.setRequireFullCoverage(config.clusterRequireFullCoverage)
+        tracking.setMaxKeys(config.trackingTableMaxKeys, server: self)
         return result
     }
 }

@@ -43,6 +43,7 @@ struct ConfigurationDirectiveTests {
         ),
         "pidfile": nil,
         "unixsocket": ("/tmp/r.sock", "Roost does not support unix sockets; listen with 'port' and 'bind' instead"),
+        "tracking-table-max-keys": ("-1", "argument must be between 0 and 9223372036854775807 inclusive"),
         "lfu-log-factor": ("-1", int32Range),
         "lfu-decay-time": ("007", notInteger),
         "active-expire-effort": ("11", "argument must be between 1 and 10 inclusive"),
@@ -95,6 +96,7 @@ struct ConfigurationDirectiveTests {
         ("cluster-config-file", "nodes.conf"), ("cluster-node-timeout", "15000"), ("cluster-port", "0"),
         ("cluster-require-full-coverage", "yes"), ("cluster-announce-ip", ""), ("repl-backlog-size", "1048576"),
         ("repl-timeout", "60"), ("repl-ping-replica-period", "10"), ("enable-debug-command", "no"),
+        ("tracking-table-max-keys", "1000000"),
     ]
 
     /// Deliberate differences: a cache left at its defaults evicts (SIEVE) within half the available memory.

@@ -43,7 +43,7 @@ extension Keyspace {
         while estimatedMemory > maxMemory {
             guard let victim = eviction.victim() else { return false }
             let expired = record(victim).isExpired(at: now)
-            removeSlot(victim, hash: slots[victim].hash)
+            removeSlot(victim, hash: slots[victim].hash, cause: expired ? .expired : .evicted)
             if expired {
                 statistics.expiredKeys += 1
             } else {

@@ -36,7 +36,7 @@ extension Keyspace {
                     let next = slots[index].next
                     examined += 1
                     if record(index).isExpired(at: now) {
-                        unlink(index, previous: previous, head: head)
+                        unlink(index, previous: previous, head: head, cause: .expired)
                         expired += 1
                     } else {
                         previous = index

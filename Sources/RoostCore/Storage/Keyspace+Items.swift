@@ -56,13 +56,13 @@ extension Keyspace {
         }
         var record = record(index)
         if !record.hasItemMetadata {
-            // Attaching metadata changes no state a replica or the change log cares about.
-            let recording = recordsChanges
-            recordsChanges = false
-            replaceValue(
-                at: index, value: record.value, expireAt: record.expireAt, encoding: record.encoding, now: now,
-                metadata: ItemMetadata(cas: nextCAS()))
-            recordsChanges = recording
+            // Attaching metadata changes no state a replica, the change log or the observer cares about.
+            let cas = nextCAS()
+            withoutChangeNotifications { keyspace in
+                keyspace.replaceValue(
+                    at: index, value: record.value, expireAt: record.expireAt, encoding: record.encoding, now: now,
+                    metadata: ItemMetadata(cas: cas))
+            }
             record = self.record(index)
         }
         if touch {
@@ -127,11 +127,23 @@ extension Keyspace {
             }
             return true
         }
-        let recording = recordsChanges
-        if expireAt == oldExpiry && !marksChanged { recordsChanges = false }
-        replaceValue(
-            at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now, metadata: metadata)
-        recordsChanges = recording
+        if expireAt == oldExpiry {
+            // The value and expiry are unchanged: nothing for trackers; the lease marks still go to replicas.
+            withoutChangeNotifications { keyspace in
+                keyspace.replaceValue(
+                    at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now,
+                    metadata: metadata)
+            }
+            if marksChanged && recordsChanges {
+                let stored = self.record(index)
+                ChangeLog.appendSet(
+                    &changeLog, key: stored.key, value: stored.value, expireAt: expireAt, metadata: metadata)
+            }
+        } else {
+            replaceValue(
+                at: index, value: record.value, expireAt: expireAt, encoding: record.encoding, now: now,
+                metadata: metadata)
+        }
         return true
     }
 }

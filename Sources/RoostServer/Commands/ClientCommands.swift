@@ -1,7 +1,8 @@
 import NIOCore
 import RoostProtocol
 
-/// `CLIENT` subcommands: `ID`, `SETNAME`, `GETNAME`, `LIST`, `INFO`, `KILL`, `HELP`.
+/// `CLIENT` subcommands: `ID`, `SETNAME`, `GETNAME`, `LIST`, `INFO`, `KILL`, `HELP`, and the tracking family
+/// (`TRACKING`, `CACHING`, `TRACKINGINFO`, `GETREDIR`, in ClientCommands+Tracking.swift).
 enum ClientCommands {
     /// Fresh command objects: each server gets its own, so statistics are per server.
     static var all: [Command] {
@@ -29,7 +30,8 @@ enum ClientCommands {
                         since: "6.2.0", summary: "Returns information about the connection.",
                         handler: { context throws(CommandError) in
                             context.out.writeRESPVerbatimString(
-                                format: "txt", describe(context.session, now: context.now), context.respVersion)
+                                format: "txt", describe(context.session, server: context.server, now: context.now),
+                                context.respVersion)
                         }),
                     Command(
                         "kill", parent: "client", arity: -3, flags: [.admin, .noScript, .loading, .stale],
@@ -38,7 +40,7 @@ enum ClientCommands {
                     Command(
                         "help", parent: "client", arity: 2, flags: [.loading, .stale], group: .connection,
                         since: "5.0.0", summary: "Returns helpful text about the different subcommands.", handler: help),
-                ])
+                ] + trackingCommands)
         ]
     }
 
@@ -62,24 +64,32 @@ enum ClientCommands {
     }
 
     /// One `CLIENT LIST` line (without the newline).
-    static func describe(_ session: ClientSession, now: Int64) -> String {
+    static func describe(_ session: ClientSession, server: ServerState, now: Int64) -> String {
         let visible = session.visible.withLock { $0 }
         let age = (now - session.createdAt) / 1000
         let idle = max(0, (now - visible.lastInteraction) / 1000)
+        let tracking = trackingFields(session.id, server: server)
+        let flags = flags(visible.kind, subscribed: visible.subscriptions > 0, tracking: tracking.flags)
         return "id=\(session.id) addr=\(session.address) laddr=\(session.localAddress) fd=\(session.descriptor) "
-            + "name=\(visible.name) age=\(age) idle=\(idle) flags=\(flags(visible.kind)) db=\(visible.database) sub=0 psub=0 ssub=0 "
+            + "name=\(visible.name) age=\(age) idle=\(idle) flags=\(flags) db=\(visible.database) "
+            + "sub=\(visible.subscriptions) psub=0 ssub=0 "
             + "multi=-1 qbuf=\(visible.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 "
-            + "oll=0 omem=0 tot-mem=0 events=r cmd=\(visible.lastCommand) user=default redir=-1 "
+            + "oll=0 omem=0 tot-mem=0 events=r cmd=\(visible.lastCommand) user=default redir=\(tracking.redirect) "
             + "resp=\(visible.respVersion)"
     }
 
-    /// `CLIENT LIST`'s flags: `S` a replica, `M` a primary, `N` nothing special.
-    static func flags(_ kind: String) -> String {
+    /// `CLIENT LIST`'s flags in Redis's order: `S` a replica, `M` a primary, `P` subscribed to a channel, then the
+    /// tracking flags (`t`, `R`, `B`); `N` when none applies.
+    static func flags(_ kind: String, subscribed: Bool = false, tracking: String = "") -> String {
+        var flags: String
         switch kind {
-        case "replica": "S"
-        case "master": "M"
-        default: "N"
+        case "replica": flags = "S"
+        case "master": flags = "M"
+        default: flags = ""
         }
+        if subscribed { flags += "P" }
+        flags += tracking
+        return flags.isEmpty ? "N" : flags
     }
 
     /// A `TYPE` argument as a ``ClientSession/Visible/kind`` (`slave` is `replica`).
@@ -111,7 +121,7 @@ enum ClientCommands {
         var text = ""
         for session in sessions where ids?.contains(session.id) ?? true {
             if let wantedKind, session.visible.withLock({ $0.kind }) != wantedKind { continue }
-            text += describe(session, now: context.now) + "\n"
+            text += describe(session, server: context.server, now: context.now) + "\n"
         }
         context.out.writeRESPVerbatimString(format: "txt", text, context.respVersion)
     }
@@ -192,6 +202,11 @@ enum ClientCommands {
             "LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]",
             "    Return information about client connections.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "TRACKINGINFO", "    Report tracking status for the current connection.",
+            "GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
             "HELP", "    Print this help.",
         ]
         context.out.writeRESPArrayHeader(lines.count)

@@ -33,11 +33,14 @@ public final class Command: Sendable {
         public static let allowBusy = Flags(rawValue: 1 << 10)
         /// `ASKING` itself: does not clear the connection's asking state.
         public static let asking = Flags(rawValue: 1 << 11)
+        /// A pub/sub command.
+        public static let pubsub = Flags(rawValue: 1 << 12)
 
         /// The names `COMMAND INFO` prints, in Redis's order.
         public var names: [String] {
             let table: [(Flags, String)] = [
                 (.write, "write"), (.readonly, "readonly"), (.denyOOM, "denyoom"), (.admin, "admin"),
+                (.pubsub, "pubsub"),
                 (.noScript, "noscript"), (.loading, "loading"), (.stale, "stale"), (.noAuth, "no_auth"),
                 (.fast, "fast"), (.noMulti, "no_multi"), (.allowBusy, "allow_busy"), (.asking, "asking"),
             ]
@@ -47,7 +50,7 @@ public final class Command: Sendable {
 
     /// The documentation group `COMMAND DOCS` reports.
     public enum Group: String, Sendable {
-        case string, generic, connection, server
+        case string, generic, connection, server, pubsub
     }
 
     /// Where a command's keys are: argument indexes `first...last` (negative `last` counts from the end) in steps

@@ -45,6 +45,26 @@ public struct CommandContext {
     var tick: Int64 = 0
     /// Counts not yet added to the shared statistics (see ``Dispatcher/flushStatistics(_:)``).
     var pendingStatistics = PendingStatistics()
+    /// `CLIENT TRACKING` state of this connection (mirrors the server's ``TrackingTable`` entry).
+    var tracking = ConnectionTracking()
+    /// Pub/sub channels this connection subscribes to, in subscription order.
+    var subscribedChannels: [[UInt8]] = []
+    /// Tracking is on or a channel is subscribed: the dispatcher takes its slower path
+    /// (``Dispatcher/runWithConnectionModes(_:_:)``). One flag, so other connections pay one branch.
+    var hasConnectionModes = false
+
+    /// A connection's tracking state.
+    struct ConnectionTracking {
+        var enabled = false
+        var options = TrackingTable.Options()
+        /// The last command was `CLIENT CACHING yes|no` (Redis keeps the mark across any `CLIENT` subcommand).
+        var cachingGiven = false
+    }
+
+    /// Recomputes ``hasConnectionModes`` after tracking or subscriptions changed.
+    mutating func refreshConnectionModes() {
+        hasConnectionModes = tracking.enabled || !subscribedChannels.isEmpty
+    }
 
     /// Statistics gathered during a batch: commands processed, and the calls of the latest command.
     struct PendingStatistics {

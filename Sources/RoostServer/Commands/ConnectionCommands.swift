@@ -44,6 +44,18 @@ enum ConnectionCommands {
     }
 
     static func ping(_ context: inout CommandContext) throws(CommandError) {
+        if !context.subscribedChannels.isEmpty && context.respVersion == .resp2 {
+            // A RESP2 subscriber gets PING's answer in the shape of a message: `pong` and the argument or "".
+            guard context.count <= 2 else { throw .wrongArity("ping") }
+            context.out.writeRESPArrayHeader(2)
+            context.out.writeRESPBulkString("pong")
+            if context.count == 2 {
+                context.out.writeRESPBulkString(context.arguments[1].readableBytesView)
+            } else {
+                context.out.writeRESPBulkString("")
+            }
+            return
+        }
         switch context.count {
         case 1: context.out.writeRESPSimpleString("PONG")
         case 2: context.out.writeRESPBulkString(context.arguments[1].readableBytesView)
@@ -144,6 +156,8 @@ enum ConnectionCommands {
     }
 
     static func reset(_ context: inout CommandContext) throws(CommandError) {
+        ClientCommands.disableTracking(&context)
+        PubSubCommands.unsubscribeAll(&context)
         context.respVersion = .resp2
         context.authenticated = context.server.currentConfiguration.requirePass == nil
         context.session.visible.withLock { $0.name = "" }

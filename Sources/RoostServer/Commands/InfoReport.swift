@@ -135,7 +135,7 @@ struct InfoReport {
             ("connected_clients", "\(connected)"),
             ("maxclients", "\(server.currentConfiguration.maxClients)"),
             ("blocked_clients", "0"),
-            ("tracking_clients", "0"),
+            ("tracking_clients", "\(server.tracking.table.withLock { $0.clients.count })"),
         ]
     }
 
@@ -159,6 +159,9 @@ struct InfoReport {
     private func statsFields() -> [(String, String)] {
         let stats = server.statistics
         let keyspace = server.keyspace.withLock { $0.statistics }
+        let tracking = server.tracking.table.withLock {
+            (keys: $0.keyCount, items: $0.totalItems, prefixes: $0.prefixCount)
+        }
         return [
             ("total_connections_received", "\(stats.connectionsReceived.load(ordering: .relaxed))"),
             ("total_commands_processed", "\(stats.commandsProcessed.load(ordering: .relaxed))"),
@@ -172,6 +175,11 @@ struct InfoReport {
             ("evicted_keys", "\(keyspace.evictedKeys)"),
             ("keyspace_hits", "\(keyspace.keyspaceHits)"),
             ("keyspace_misses", "\(keyspace.keyspaceMisses)"),
+            ("pubsub_channels", "\(server.pubsub.channelCount)"),
+            ("pubsub_patterns", "0"),
+            ("tracking_total_keys", "\(tracking.keys)"),
+            ("tracking_total_items", "\(tracking.items)"),
+            ("tracking_total_prefixes", "\(tracking.prefixes)"),
             ("total_error_replies", "\(stats.errorReplies.load(ordering: .relaxed))"),
         ]
     }

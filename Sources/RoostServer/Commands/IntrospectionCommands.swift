@@ -56,6 +56,7 @@ enum IntrospectionCommands {
         case .string: result.append("@string")
         case .generic: result.append("@keyspace")
         case .connection: result.append("@connection")
+        case .pubsub: result.append("@pubsub")
         case .server: break
         }
         result.append(command.flags.contains(.fast) ? "@fast" : "@slow")

@@ -43,6 +43,7 @@ extension ServerConfiguration {
         ),
         .text("pidfile", \.pidFile, mutable: false),
         unixSocketDirective,
+        .integer("tracking-table-max-keys", \.trackingTableMaxKeys, range: 0...Int.max),
         .integer("lfu-log-factor", \.lfuLogFactor, range: 0...int32Max),
         .integer("lfu-decay-time", \.lfuDecayTime, range: 0...int32Max),
         .integer("active-expire-effort", \.activeExpireEffort, range: 1...10),

@@ -61,6 +61,11 @@ public struct ServerConfiguration: Sendable, Hashable {
     /// refuses writes instead of evicting.
     public var maxMemoryPolicy: String = "allkeys-sieve"
 
+    /// `tracking-table-max-keys`: the most keys the client-side-caching table remembers for default-mode
+    /// `CLIENT TRACKING` clients; 0 means no bound. When a read would pass it, keys are evicted from the table and
+    /// invalidated for their readers (see docs/TRACKING.md).
+    public var trackingTableMaxKeys: Int = 1_000_000
+
     /// `maxmemory-samples`: how many keys the sampled LRU/LFU/TTL policies look at per eviction.
     public var maxMemorySamples: Int = 5
 

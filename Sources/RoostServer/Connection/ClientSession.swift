@@ -22,6 +22,8 @@ public final class ClientSession: Sendable {
         /// `normal`, `replica` (a replica's link to this primary) or `master` (this replica's link to its
         /// primary), as `CLIENT LIST TYPE` and `CLIENT KILL TYPE` filter.
         public var kind = "normal"
+        /// Pub/sub channels subscribed to (`CLIENT LIST` `sub=`, flag `P`).
+        public var subscriptions = 0
     }
 
     /// Unique, increasing connection id (`CLIENT ID`).
@@ -36,6 +38,10 @@ public final class ClientSession: Sendable {
     public let descriptor: Int
     let channel: any Channel
     let visible: Mutex<Visible>
+    /// Pushes queued by other threads, written by the connection's own loop (see ``enqueue(_:)``).
+    let pushes = Mutex<[PendingPush]>([])
+    /// Whether ``pushes`` holds anything (read without the lock after every command of a tracking connection).
+    let hasPushes = Atomic<Bool>(false)
 
     init(id: UInt64, channel: any Channel, now: Int64) {
         self.id = id

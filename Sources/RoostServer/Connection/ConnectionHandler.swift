@@ -77,6 +77,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         if registered, let id = commandContext?.session.id {
             _ = server.clients.withLock { $0.removeValue(forKey: id) }
             if commandContext.isReplicationFeed { server.replication.detach(clientID: id) }
+            ClientCommands.disableTracking(&commandContext)
+            PubSubCommands.unsubscribeAll(&commandContext)
         }
         registered = false
         context.fireChannelInactive()
@@ -136,6 +138,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is PendingPushesEvent {
+            // Invalidations queued by other connections: after every reply already produced (see Tracking).
+            guard !closing, commandContext != nil else { return }
+            commandContext.writePendingPushes()
+            flushReplies(context: context)
+            // A client that never reads is closed at its output limit, as it would be for replies.
+            if !context.channel.isWritable { _ = exceedsOutputLimit(context) }
+            return
+        }
         if let event = event as? ChannelEvent, event == .inputClosed {
             // The peer half-closed: answer what it sent, then close, as Redis does on EOF.
             flushReplies(context: context)

@@ -116,11 +116,15 @@ enum Dispatcher {
                 return
             }
         }
+        if context.hasConnectionModes {
+            runWithConnectionModes(command, &context)
+            return
+        }
         runHandler(command, &context)
     }
 
     @inline(__always)
-    private static func runHandler(_ command: Command, _ context: inout CommandContext) {
+    static func runHandler(_ command: Command, _ context: inout CommandContext) {
         guard let handler = command.handler else {
             reject(&context, CommandError("ERR command '\(command.fullName)' is not implemented"))
             return
@@ -150,7 +154,7 @@ enum Dispatcher {
         context.lastCommand = reference
     }
 
-    private static func reject(_ context: inout CommandContext, _ error: CommandError) {
+    static func reject(_ context: inout CommandContext, _ error: CommandError) {
         context.pendingStatistics.processed += 1
         context.server.statistics.errorReplies.add(1, ordering: .relaxed)
         context.out.writeRESPError(error.message)
