@@ -10,9 +10,9 @@ extension RoostClient {
         nearCache?.statistics
     }
 
-    /// Waits until every invalidation the servers had sent when they received this call's `PING` has been
-    /// applied to the near cache (one `PING` per tracking connection; a connection that fails it is closed and
-    /// the near cache flushed). Returns at once without a near cache.
+    /// Waits until every invalidation the servers had queued for this client when this call started has been
+    /// applied to the near cache (two `PING`s in a row per tracking connection; a connection that fails them is
+    /// closed and the near cache flushed). Returns at once without a near cache.
     ///
     /// A write acknowledged to another process before this call starts is then never answered from local memory
     /// with an older value: use it when a reader must see a write it learned of out of band.

@@ -301,9 +301,10 @@ final class TrackedNearCache: Sendable {
         connection.close()
     }
 
-    /// Sends a `PING` on every open tracking connection and waits for the answers. A connection that does not
-    /// answer within ``RoostClient/Configuration/NearCache/heartbeatTimeout`` (or fails) is closed, which flushes the
-    /// cache. When this returns, every invalidation the servers sent before answering has been applied.
+    /// Sends two `PING`s, one after the other, on every open tracking connection and waits for the answers. A
+    /// connection that does not answer within ``RoostClient/Configuration/NearCache/heartbeatTimeout`` (or fails)
+    /// is closed, which flushes the cache. When this returns, every invalidation the servers had queued for this
+    /// client when the first `PING` arrived has been applied.
     func heartbeat() async {
         let connections: [RoostConnection] = state.withLock { state in
             state.links.values.compactMap { link in
@@ -314,10 +315,18 @@ final class TrackedNearCache: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for connection in connections {
                 group.addTask {
-                    let result = await connection.send("PING") { $0.writeRoostCommand("PING", argumentCount: 0) }
-                    switch result {
-                    case .success(.error), .failure: connection.close()
-                    case .success: break
+                    // Two round trips, one after the other: a server that queues invalidations and writes them
+                    // after its next reply (Roost does; Redis writes them at once) has then delivered everything it
+                    // had queued when the first PING arrived.
+                    for _ in 0..<2 {
+                        let result = await connection.send("PING") { $0.writeRoostCommand("PING", argumentCount: 0) }
+                        switch result {
+                        case .success(.error), .failure:
+                            connection.close()
+                            return
+                        case .success:
+                            break
+                        }
                     }
                 }
             }
