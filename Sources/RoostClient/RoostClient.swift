@@ -72,7 +72,7 @@ public final class RoostClient: Sendable, Service {
         let nearCache = configuration.nearCache.map {
             TrackedNearCache(
                 configuration: $0, connection: connection, eventLoopGroup: group, backoff: settings.reconnectBackoff,
-                logger: logger)
+                checksRole: { if case .cluster = configuration.mode { true } else { false } }(), logger: logger)
         }
         self.nearCache = nearCache
         switch configuration.mode {

@@ -68,4 +68,37 @@ struct NearCacheClusterTests {
             #expect(client.nearCacheHolds(key))
         }
     }
+
+    @Test("After CLUSTER FAILOVER the heartbeat finds the old primary demoted and flushes, with no command sent")
+    func failover() async throws {
+        let cluster = try await TestCluster.start(.redis, primaries: 3, replicas: 1)
+        defer { cluster.stop() }
+        var configuration = RoostClient.Configuration.cluster(seeds: cluster.seeds)
+        configuration.commandTimeout = .seconds(5)
+        configuration.nearCache = .init(heartbeatInterval: .milliseconds(200))
+        try await withRoostClient(configuration: configuration, logger: testLogger) { client async throws in
+            let key = "failover-key"
+            let slot = keySlot(key)
+            try await client.set(key, "one")
+            #expect(try await client.getString(key) == "one")
+            #expect(client.nearCacheHolds(key))
+            let primary = try cluster.owner(ofSlot: slot)
+            let map = try #require(client.clusterRouter?.slotMap)
+            let replicaPort = try #require(map.shard(forSlot: slot)?.replicas.first?.port)
+            let replica = try #require(cluster.nodes.first { $0.port == replicaPort })
+            #expect(try redisCLI(port: replica.port, ["CLUSTER", "FAILOVER"]).hasPrefix("OK"))
+            try await cluster.waitUntil(timeout: .seconds(20), "the replica is the slot's primary") {
+                try redisCLI(port: replica.port, ["ROLE"]).hasPrefix("master")
+                    && redisCLI(port: primary.port, ["ROLE"]).hasPrefix("slave")
+            }
+            // Nothing is sent through the client: the heartbeat's ROLE sees the demotion.
+            #expect(
+                try await NearCacheTests.eventually(.seconds(3)) {
+                    try #require(client.nearCacheStatistics).flushes >= 1
+                })
+            #expect(!client.nearCacheHolds(key))
+            try redisCLI(port: replica.port, ["SET", key, "two"])
+            #expect(try await client.getString(key) == "two")
+        }
+    }
 }

@@ -74,14 +74,17 @@ final class TrackedNearCache: Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let backoff: RoostBackoff
     private let logger: Logger
+    /// Whether heartbeats check that each tracked node is still a primary (cluster mode).
+    private let checksRole: Bool
 
     /// A server that refuses RESP3 or `CLIENT TRACKING` is asked again after this long.
     static let unsupportedRetryInterval: Duration = .seconds(30)
 
     init(
         configuration: RoostClient.Configuration.NearCache, connection: ConnectionConfiguration,
-        eventLoopGroup: any EventLoopGroup, backoff: RoostBackoff, logger: Logger
+        eventLoopGroup: any EventLoopGroup, backoff: RoostBackoff, checksRole: Bool, logger: Logger
     ) {
+        self.checksRole = checksRole
         self.configuration = configuration
         self.cache = RoostCache(maximumBytes: configuration.maximumBytes, policy: configuration.policy)
         var connection = connection
@@ -301,7 +304,8 @@ final class TrackedNearCache: Sendable {
         connection.close()
     }
 
-    /// Sends two `PING`s, one after the other, on every open tracking connection and waits for the answers. A
+    /// Sends two commands, one after the other, on every open tracking connection and waits for the answers: two
+    /// `PING`s, or in a cluster `ROLE` then `PING` (a node that is no longer a primary is given up). A
     /// connection that does not answer within ``RoostClient/Configuration/NearCache/heartbeatTimeout`` (or fails)
     /// is closed, which flushes the cache. When this returns, every invalidation the servers had queued for this
     /// client when the first `PING` arrived has been applied.
@@ -318,14 +322,28 @@ final class TrackedNearCache: Sendable {
                     // Two round trips, one after the other: a server that queues invalidations and writes them
                     // after its next reply (Roost does; Redis writes them at once) has then delivered everything it
                     // had queued when the first PING arrived.
-                    for _ in 0..<2 {
-                        let result = await connection.send("PING") { $0.writeRoostCommand("PING", argumentCount: 0) }
+                    // In a cluster the first is `ROLE`: a primary demoted by a failover keeps its connections but
+                    // may stop reporting writes (they now happen on another node); the cache must not outlive that.
+                    for round in 0..<2 {
+                        let role = round == 0 && self.checksRole
+                        let result =
+                            role
+                            ? await connection.send("ROLE") { $0.writeRoostCommand("ROLE", argumentCount: 0) }
+                            : await connection.send("PING") { $0.writeRoostCommand("PING", argumentCount: 0) }
                         switch result {
                         case .success(.error), .failure:
                             connection.close()
                             return
-                        case .success:
-                            break
+                        case .success(let reply):
+                            if role, case .bulkString(let name?) = reply.elements?.first,
+                                !name.readableBytesView.elementsEqual("master".utf8)
+                            {
+                                self.logger.debug(
+                                    "near cache: tracked node is no longer a primary",
+                                    metadata: ["roost.node": "\(connection.node)"])
+                                connection.close()
+                                return
+                            }
                         }
                     }
                 }
