@@ -22,6 +22,15 @@ let package = Package(
             ],
             path: "Tools/roost-client-bench"
         ),
+        // Not a benchmark either: the least a SwiftNIO server does per memcached request (bench-memcached --floor).
+        .executableTarget(
+            name: "memcached-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tools/memcached-floor"
+        ),
         // The plugin runs executable targets whose directory sits in a directory named `Benchmarks` (this one).
         .executableTarget(
             name: "RoostBenchmarks",
