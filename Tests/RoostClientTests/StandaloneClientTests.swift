@@ -45,7 +45,7 @@ struct StandaloneClientTests {
             #expect(try await client.ttl("missing") == .missing)
             try await client.set("plain", "p")
             #expect(try await client.ttl("plain") == .persistent)
-            #expect(try await client.expire("plain", in: .milliseconds(1500)))
+            #expect(try await client.expire("plain", in: .milliseconds(60_500)))
             #expect(try await client.expire("plain", in: .seconds(100), condition: .ifNoExpiry) == false)
             #expect(try await client.persist("plain"))
             #expect(try await client.ttl("plain") == .persistent)

@@ -116,4 +116,31 @@ import Testing
         #expect(server.keyspace.withLock { $0.observer == nil })
         #expect(server.tracking.table.withLock { $0.keyCount } == 0)
     }
+
+    /// Through the real connection handler on embedded channels, whose queued tasks never run unless asked: an
+    /// invalidation queued for a connection before its next command goes out before that command's reply, even when
+    /// the task that would write it has not run yet (NIO serves a loop's I/O before its tasks).
+    @Test func aQueuedInvalidationPrecedesTheNextReply() throws {
+        let server = Self.server()
+        func connect() throws -> EmbeddedChannel {
+            let channel = EmbeddedChannel(handler: ConnectionHandler(server: server))
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
+            return channel
+        }
+        func send(_ channel: EmbeddedChannel, _ command: String) throws -> String {
+            try channel.writeInbound(ByteBuffer(string: command + "\r\n"))
+            var output = ""
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { output += String(buffer: buffer) }
+            return output
+        }
+        let reader = try connect()
+        let writer = try connect()
+        _ = try send(reader, "HELLO 3")
+        #expect(try send(reader, "CLIENT TRACKING on") == "+OK\r\n")
+        #expect(try send(reader, "GET k") == "_\r\n")
+        #expect(try send(writer, "SET k v") == "+OK\r\n")
+        #expect(try send(reader, "PING") == ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n+PONG\r\n")
+        _ = try reader.finish()
+        _ = try writer.finish()
+    }
 }

@@ -319,9 +319,9 @@ final class TrackedNearCache: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for connection in connections {
                 group.addTask {
-                    // Two round trips, one after the other: a server that queues invalidations and writes them
-                    // after its next reply (Roost does; Redis writes them at once) has then delivered everything it
-                    // had queued when the first PING arrived.
+                    // Two round trips, one after the other: even a server that queues invalidations and writes
+                    // them only after its next reply (Roost did before it wrote them ahead of each batch's replies;
+                    // Redis writes them at once) has then delivered everything it had queued when the first arrived.
                     // In a cluster the first is `ROLE`: a primary demoted by a failover keeps its connections but
                     // may stop reporting writes (they now happen on another node); the cache must not outlive that.
                     for round in 0..<2 {

@@ -188,6 +188,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         Dispatcher.beginBatch(&commandContext)
+        // Invalidations queued for this connection before its new commands run go out before their replies, as
+        // on Redis's single thread: a client that sends a read after another connection's write was acknowledged
+        // gets that write's invalidation first. (The task that writes them may not have run yet: NIO serves I/O
+        // before tasks within a loop turn.) One atomic load when nothing is queued.
+        commandContext.writePendingPushes()
         while !closing {
             do {
                 guard try parser.parse(&buffer, into: &commandContext.arguments, limits: limits.request) else { break }
