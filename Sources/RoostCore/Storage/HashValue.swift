@@ -77,8 +77,8 @@ public struct HashValue: Sendable, Hashable {
         public var maxListpackEntries: Int
         /// Bytes a name or value of a listpack-encoded hash may have.
         public var maxListpackValue: Int
-        /// Redis's defaults: 128 fields, 64 bytes.
-        public init(maxListpackEntries: Int = 128, maxListpackValue: Int = 64) {
+        /// Redis 7.0's built-in defaults: 512 fields (its sample `redis.conf` sets 128), 64 bytes.
+        public init(maxListpackEntries: Int = 512, maxListpackValue: Int = 64) {
             self.maxListpackEntries = maxListpackEntries
             self.maxListpackValue = maxListpackValue
         }

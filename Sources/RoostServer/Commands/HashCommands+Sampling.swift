@@ -23,10 +23,13 @@ extension HashCommands {
             return
         }
         let requested = try context.integer(2)
-        guard requested != Int64.min else { throw CommandError("ERR value is out of range") }
+        guard requested != Int64.min else {
+            throw CommandError(
+                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+        }
         guard context.count <= 4, context.count == 3 || context.argument(3, is: "WITHVALUES") else { throw .syntax }
         let withValues = context.count == 4
-        if withValues && (requested < Int64.min / 2 || requested > Int64.max / 2) {
+        if withValues && (requested < -(Int64.max / 2) || requested > Int64.max / 2) {
             throw CommandError("ERR value is out of range")
         }
         let resp3 = context.respVersion == .resp3
