@@ -38,6 +38,7 @@ extension Keyspace {
         let changesBefore = value!.changeCount
         value!.limits = hashLimits
         statistics.expiredFields += value!.removeExpired(now: now)
+        if value!.isEmpty { value = nil }  // every field expired: the key is gone (removed below)
         defer {
             box.hash = value ?? HashValue()
             finishAggregateChange(
