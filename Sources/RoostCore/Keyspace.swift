@@ -51,6 +51,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         public var expiredKeys: Int = 0
         /// Keys removed to stay under the memory limit.
         public var evictedKeys: Int = 0
+        /// Hash fields removed because their own time to live ran out (Redis's `expired_subkeys`).
+        public var expiredFields: Int = 0
         /// Creates zeroed counters.
         public init() {}
     }
@@ -90,6 +92,11 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public internal(set) var count = 0
     /// Number of keys that carry a time to live.
     public internal(set) var volatileCount = 0
+    /// Number of aggregate keys with elements that carry their own time to live (hash fields), which the active
+    /// expiry also visits.
+    public internal(set) var volatileAggregateCount = 0
+    /// The encoding thresholds new and changed hashes follow (`hash-max-listpack-entries`/`-value`).
+    public var hashLimits = HashValue.Limits()
     /// Bytes of keys and values stored (payload only; see ``estimatedMemory``).
     public internal(set) var payloadBytes = 0
     /// Lookup, expiry and eviction counters.
@@ -130,7 +137,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
 
     deinit {
         for index in 0..<slots.highWater {
-            if let record = slots[Int32(index)].record { SystemAllocator.free(record) }
+            if let record = slots[Int32(index)].record { EntryRecord(record).free() }
         }
     }
 
@@ -243,17 +250,42 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     }
 
     /// Calls `body` with the stored bytes of the string at `key`, in place (no copy), and returns its result; nil when
-    /// the key is absent or expired. With `touch` (a read command's lookup) it stamps the access time and counts a
-    /// keyspace hit or miss; without, it is a `peek`. The buffer is only valid inside `body`.
+    /// the key is absent or expired, or holds another type (see ``lookupString(_:now:touch:_:)`` to tell those
+    /// apart). With `touch` (a read command's lookup) it stamps the access time and counts a keyspace hit or miss;
+    /// without, it is a `peek`. The buffer is only valid inside `body`.
     public mutating func withString<Result, Failure: Error>(
         _ key: UnsafeRawBufferPointer,
         now: Int64,
         touch: Bool = true,
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result? {
+        switch try lookupString(key, now: now, touch: touch, body) {
+        case .found(let result): result
+        case .missing, .wrongType: nil
+        }
+    }
+
+    /// What ``lookupString(_:now:touch:_:)`` found.
+    public enum StringLookup<Result> {
+        /// The key is absent or expired.
+        case missing
+        /// The key holds another type (the caller answers `WRONGTYPE`).
+        case wrongType
+        /// The key holds a string; `body`'s result.
+        case found(Result)
+    }
+
+    /// Like ``withString(_:now:touch:_:)``, telling an absent key from one of another type (which counts as a hit,
+    /// as Redis's lookup does before its type check). The type check is one bit test on the flags byte.
+    public mutating func lookupString<Result, Failure: Error>(
+        _ key: UnsafeRawBufferPointer,
+        now: Int64,
+        touch: Bool = true,
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> StringLookup<Result> {
         guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now) else {
             if touch { statistics.keyspaceMisses += 1 }
-            return nil
+            return .missing
         }
         let record = record(index)
         if touch {
@@ -261,7 +293,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             record.lastAccess = Keyspace.accessClock(now)
             eviction.accessed(index)
         }
-        return try body(record.value)
+        if record.isAggregate { return .wrongType }
+        return .found(try body(record.value))
     }
 
     // MARK: Writing
@@ -283,13 +316,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         }
         var entry: Entry? = nil
         defer {
-            if let inserted = entry {
-                inserted.withStringBytes { value in
-                    insertNew(
-                        key, hash: hash, value: value, expireAt: inserted.expireAt,
-                        encoding: inserted.stringEncoding, now: now)
-                }
-            }
+            if let inserted = entry { insert(key, hash: hash, inserted, now: now) }
         }
         return try body(&entry)
     }
@@ -306,16 +333,54 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             eviction.accessed(index)
             return
         }
-        updated.withStringBytes { value in
-            replaceValue(
-                at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
+        switch updated.value {
+        case .string(let bytes):
+            bytes.withUnsafeBytes { value in
+                replaceValue(
+                    at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
+            }
+        case .hash(let value):
+            if updated.value == original.value && record(index).isAggregate {
+                replaceAggregateExpiry(at: index, updated.expireAt, now: now)
+            } else if value.isEmpty {
+                removeSlot(index, hash: hash)
+            } else {
+                replaceWithAggregate(at: index, HashBox(value), expireAt: updated.expireAt, now: now)
+            }
         }
     }
 
-    /// Stores `entry` under `key`, replacing any previous value.
+    /// Inserts `entry` under an absent `key` (an empty aggregate is not stored).
+    private mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt32, _ entry: Entry, now: Int64) {
+        switch entry.value {
+        case .string(let bytes):
+            bytes.withUnsafeBytes { value in
+                insertNew(
+                    key, hash: hash, value: value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
+            }
+        case .hash(let value):
+            if !value.isEmpty { insertAggregate(key, hash: hash, HashBox(value), expireAt: entry.expireAt, now: now) }
+        }
+    }
+
+    /// Stores `entry` under `key`, replacing any previous value (an empty aggregate deletes the key).
     public mutating func set(_ key: UnsafeRawBufferPointer, _ entry: Entry, now: Int64) {
-        entry.withStringBytes { value in
-            setString(key, value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
+        switch entry.value {
+        case .string(let bytes):
+            bytes.withUnsafeBytes { value in
+                setString(key, value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
+            }
+        case .hash(let value):
+            let hash = Keyspace.hash(key)
+            if let index = liveSlot(key, hash: hash, now: now, writing: true) {
+                if value.isEmpty {
+                    removeSlot(index, hash: hash)
+                } else {
+                    replaceWithAggregate(at: index, HashBox(value), expireAt: entry.expireAt, now: now)
+                }
+            } else if !value.isEmpty {
+                insertAggregate(key, hash: hash, HashBox(value), expireAt: entry.expireAt, now: now)
+            }
         }
     }
 
@@ -341,17 +406,23 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     /// `scratchCapacity` bytes, writes the new value into the scratch buffer and returns its length, or nil to leave
     /// the key as it is (the caller keeps its own error). The new value replaces the old one in place when it fits
     /// its block, keeps the key's TTL, and is inserted without one when the key was absent. Returns whether it
-    /// wrote.
+    /// wrote. A key of another type is left alone without calling `body`: ``lookupString(_:now:touch:_:)``'s
+    /// `.wrongType` is what `wrongType` is set to then.
     @discardableResult
     public mutating func rewriteString(
         _ key: UnsafeRawBufferPointer,
         now: Int64,
         scratchCapacity: Int,
         encoding: Entry.StringEncoding = .automatic,
+        wrongType: UnsafeMutablePointer<Bool>? = nil,
         _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) -> Int?
     ) -> Bool {
         let hash = Keyspace.hash(key)
         let index = liveSlot(key, hash: hash, now: now, writing: true)
+        if let index, record(index).isAggregate {
+            wrongType?.pointee = true
+            return false
+        }
         return withUnsafeTemporaryAllocation(byteCount: scratchCapacity, alignment: 8) { scratch in
             guard let count = body(index.map { record($0).value }, scratch) else { return false }
             let value = UnsafeRawBufferPointer(rebasing: scratch[0..<count])
@@ -381,11 +452,12 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         }
         observer?.keyspaceFlushed()
         for index in 0..<slots.highWater {
-            if let record = slots[Int32(index)].record { SystemAllocator.free(record) }
+            if let record = slots[Int32(index)].record { EntryRecord(record).free() }
         }
         let freed = recordBytes + slots.removeAll() + buckets.reset(count: Keyspace.minimumBuckets)
         count = 0
         volatileCount = 0
+        volatileAggregateCount = 0
         payloadBytes = 0
         recordBytes = 0
         expireCursor = 0
@@ -404,8 +476,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         metadata: ItemMetadata? = nil
     ) {
         let old = record(index)
-        let oldValueCount = old.valueCount
+        let oldValueCount = old.valuePayloadCount
         let hadExpiry = old.hasExpiry
+        if old.hasVolatileElements { volatileAggregateCount -= 1 }
         let (new, footprintChange) = old.replacing(
             value: value, expireAt: expireAt, encoding: encoding, lastAccess: Keyspace.accessClock(now),
             metadata: metadata)
@@ -454,7 +527,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     }
 
     /// Removes the slot at `index`, finding its chain predecessor again.
-    mutating func removeSlot(_ index: Int32, hash: UInt32, cause: KeyChangeCause = .write) {
+    mutating func removeSlot(_ index: Int32, hash: UInt32, cause: KeyChangeCause = .write, maintaining: Bool = true) {
         let head = buckets.head(for: hash)
         var previous = SlotArena.none
         var cursor = head.pointee
@@ -463,7 +536,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             cursor = slots[cursor].next
         }
         unlink(index, previous: previous, head: head, cause: cause)
-        maintainTable(resizeBudgetPerWrite)
+        if maintaining { maintainTable(resizeBudgetPerWrite) }
     }
 
     /// Unlinks a slot from the chain starting at `head`, frees its record and frees the slot; `cause` is what the
@@ -481,8 +554,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
         if recordsChanges { ChangeLog.appendDelete(&changeLog, key: record.key) }
         observer?.keyspace(changed: record.key, cause: cause)
         count -= 1
-        payloadBytes -= record.keyCount + record.valueCount
+        payloadBytes -= record.keyCount + record.valuePayloadCount
         if record.hasExpiry { volatileCount -= 1 }
+        if record.hasVolatileElements { volatileAggregateCount -= 1 }
         let footprint = record.footprint
         recordBytes -= footprint
         freedSinceTrim += footprint
@@ -492,20 +566,14 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     }
 }
 
-extension Entry {
-    /// Calls `body` with the bytes of a string value.
-    @inline(__always) func withStringBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        switch value {
-        case .string(let bytes): bytes.withUnsafeBytes(body)
-        }
-    }
-}
+extension Keyspace.StringLookup: Sendable where Result: Sendable {}
 
 extension Value {
     /// Bytes of payload this value holds.
     @inlinable public var payloadCount: Int {
         switch self {
         case .string(let bytes): bytes.count
+        case .hash(let hash): hash.payloadCount
         }
     }
 }

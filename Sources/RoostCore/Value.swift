@@ -1,15 +1,19 @@
 /// A value stored in the keyspace.
 ///
-/// Only byte strings exist so far; hashes, lists, sets and sorted sets join this enum as they are built, so that
-/// every command that must answer `WRONGTYPE` can switch over one type.
+/// Byte strings and hashes so far; lists, sets and sorted sets join this enum as they are built, so that every
+/// command that must answer `WRONGTYPE` can switch over one type. An aggregate here is a copy-on-write snapshot: the
+/// keyspace changes its own in place (``Keyspace/withHash(_:now:countingStatistics:wrongType:_:)``).
 public enum Value: Sendable, Hashable {
     /// A binary-safe string (also the integer and float representation behind `INCR` and friends).
     case string([UInt8])
+    /// A hash (fields with values, each optionally expiring).
+    case hash(HashValue)
 
     /// The name `TYPE` reports for this value.
     public var typeName: String {
         switch self {
         case .string: "string"
+        case .hash: "hash"
         }
     }
 }

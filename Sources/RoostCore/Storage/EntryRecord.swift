@@ -21,8 +21,15 @@
 /// ```
 /// A `key:%08d` key with a 32-byte value needs 8 + 12 + 32 = 52 bytes, a 64-byte glibc chunk.
 ///
-/// Values other than strings (hashes, lists, …) will take the flags' free bits to mark a block whose value part
-/// holds an object reference (`Unmanaged`) instead of bytes; strings stay inline.
+/// ## Aggregates
+/// A hash (and, later, a list, set or sorted set) sets flag bit 5 (``aggregateFlag``): its value part is 8 bytes, a
+/// retained reference (`Unmanaged`, stored unaligned) to the ``AggregateBox`` holding the value, and bits 0–1 give
+/// the kind (``AggregateKind``) instead of a string encoding. Bit 6 (``volatileElementsFlag``) marks an aggregate with
+/// elements that carry their own time to live (hash fields), which the active expiry looks for. Strings stay inline,
+/// and telling them apart is one bit test on the flags byte every access already loads. ``free()`` releases the box.
+/// The box's footprint is counted with the block's (``footprint``) from the figure the box last reported to the
+/// keyspace (``AggregateBox/accountedFootprint``), so that what is added to the keyspace's total is what is later
+/// taken away.
 @usableFromInline struct EntryRecord {
     /// The block; 16-byte aligned (malloc), so the expiry field is 8-byte aligned in both header forms.
     @usableFromInline let base: UnsafeMutableRawPointer
@@ -33,6 +40,10 @@
     static let hasExpiryFlag: UInt8 = 0b0100
     static let wideFlag: UInt8 = 0b1000
     static let hasItemMetadataFlag: UInt8 = 0b1_0000
+    static let aggregateFlag: UInt8 = 0b10_0000
+    static let volatileElementsFlag: UInt8 = 0b100_0000
+    /// An aggregate's value part: the box reference.
+    static let referenceSize = MemoryLayout<UnsafeMutableRawPointer>.size
     static let itemMetadataSize = 16
     static let narrowHeaderSize = 8
     static let wideHeaderSize = 24
@@ -74,15 +85,80 @@
         return (record, SystemAllocator.footprint(record.base, requested: size))
     }
 
-    /// Frees the block.
-    func free() { SystemAllocator.free(base) }
+    /// Allocates a block for an aggregate whose value part holds `box` (retained here; released by ``free()``).
+    static func makeAggregate(
+        key: UnsafeRawBufferPointer, box: AggregateBox, expireAt: Int64, lastAccess: UInt32
+    ) -> EntryRecord {
+        let hasExpiry = expireAt != Entry.noExpiry
+        let size = size(keyCount: key.count, valueCount: referenceSize, hasExpiry: hasExpiry)
+        let record = EntryRecord(SystemAllocator.allocate(size))
+        record.writeHeader(
+            keyCount: key.count, valueCount: referenceSize, expireAt: expireAt, encoding: .automatic, metadata: nil)
+        var flags = (record.flags & ~encodingMask) | aggregateFlag | (box.kind.rawValue & encodingMask)
+        if box.hasVolatileElements { flags |= volatileElementsFlag }
+        record.base.storeBytes(of: flags, as: UInt8.self)
+        record.lastAccess = lastAccess
+        let keyStart = record.keyOffset
+        if key.count > 0 { (record.base + keyStart).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+        let reference = Unmanaged.passRetained(box).toOpaque()
+        (record.base + keyStart + key.count).storeBytes(of: reference, as: UnsafeMutableRawPointer.self)
+        return record
+    }
 
-    /// The bytes the process holds for this block (for accounting).
+    /// Frees the block, releasing an aggregate's box.
+    func free() {
+        if isAggregate { Unmanaged<AggregateBox>.fromOpaque(boxReference).release() }
+        SystemAllocator.free(base)
+    }
+
+    /// The bytes the process holds for this block and, for an aggregate, its value (for accounting).
     var footprint: Int {
+        isAggregate ? blockFootprint + box.accountedFootprint : blockFootprint
+    }
+
+    /// The bytes the process holds for the block alone.
+    var blockFootprint: Int {
         SystemAllocator.footprint(
             base,
             requested: Self.size(
                 keyCount: keyCount, valueCount: valueCount, hasExpiry: hasExpiry, hasItemMetadata: hasItemMetadata))
+    }
+
+    /// Bytes of value payload: the string's, or what an aggregate's box last reported.
+    var valuePayloadCount: Int { isAggregate ? box.accountedPayload : valueCount }
+
+    /// Whether the value is an aggregate (one bit test).
+    @inline(__always) var isAggregate: Bool { flags & Self.aggregateFlag != 0 }
+
+    /// Whether the aggregate has elements with their own time to live.
+    var hasVolatileElements: Bool {
+        get { flags & Self.volatileElementsFlag != 0 }
+        nonmutating set {
+            let flags = newValue ? self.flags | Self.volatileElementsFlag : self.flags & ~Self.volatileElementsFlag
+            base.storeBytes(of: flags, as: UInt8.self)
+        }
+    }
+
+    /// The aggregate's box reference, as stored (unaligned).
+    var boxReference: UnsafeMutableRawPointer {
+        (base + keyOffset + keyCount).loadUnaligned(as: UnsafeMutableRawPointer.self)
+    }
+
+    /// The aggregate's box (valid only when ``isAggregate``).
+    var box: AggregateBox { Unmanaged<AggregateBox>.fromOpaque(boxReference).takeUnretainedValue() }
+
+    /// Moves an aggregate's box to a new block with `expireAt` (the box is handed over, not released), freeing this
+    /// one; or writes the expiry in place when the block already has an expiry field and `expireAt` is one.
+    func replacingAggregateExpiry(_ expireAt: Int64) -> (record: EntryRecord, footprintChange: Int) {
+        if hasExpiry && expireAt != Entry.noExpiry {
+            base.storeBytes(of: expireAt, toByteOffset: headerSize, as: Int64.self)
+            return (self, 0)
+        }
+        let box = self.box
+        let old = blockFootprint
+        let made = Self.makeAggregate(key: key, box: box, expireAt: expireAt, lastAccess: lastAccess)
+        free()  // releases the reference this block held; `made` holds its own
+        return (made, made.blockFootprint - old)
     }
 
     private func writeHeader(
@@ -193,8 +269,13 @@
         return count == 0 || bytesEqual(base + keyOffset, other.baseAddress!, count)
     }
 
-    /// The stored state as the public ``Entry`` (copies the value).
+    /// The stored state as the public ``Entry`` (copies a string; an aggregate's value is shared copy-on-write).
     var entry: Entry {
+        if isAggregate {
+            var entry = Entry(value: box.value, expireAt: expireAt)
+            entry.lastAccess = lastAccess
+            return entry
+        }
         var entry = Entry(value: .string(Array(value)), expireAt: expireAt, stringEncoding: encoding)
         entry.lastAccess = lastAccess
         return entry
@@ -216,7 +297,7 @@
         let hasExpiry = expireAt != Entry.noExpiry
         let needed = Self.size(
             keyCount: keyCount, valueCount: value.count, hasExpiry: hasExpiry, hasItemMetadata: metadata != nil)
-        if hasExpiry == self.hasExpiry && (metadata != nil) == hasItemMetadata
+        if !isAggregate && hasExpiry == self.hasExpiry && (metadata != nil) == hasItemMetadata
             && Self.isWide(keyCount: keyCount, valueCount: value.count) == isWide
         {
             let usable = SystemAllocator.usableSize(base, requested: needed)

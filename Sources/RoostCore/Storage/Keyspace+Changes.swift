@@ -25,7 +25,7 @@ extension Keyspace {
     ) -> Result? {
         guard let (index, _) = find(key, hash: Keyspace.hash(key)) else { return nil }
         let record = record(index)
-        if record.isExpired(at: now) { return nil }
+        if record.isExpired(at: now) || record.isAggregate { return nil }
         return body(record.value, record.expireAt)
     }
 }
@@ -76,13 +76,13 @@ public enum ChangeLog {
         appendBulk(&log, "FLUSHALL")
     }
 
-    private static func appendHeader(_ log: inout [UInt8], count: Int) {
+    static func appendHeader(_ log: inout [UInt8], count: Int) {
         log.append(UInt8(ascii: "*"))
         log.append(contentsOf: String(count).utf8)
         log.append(contentsOf: [13, 10])
     }
 
-    private static func appendBulk(_ log: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {
+    static func appendBulk(_ log: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {
         log.append(UInt8(ascii: "$"))
         log.append(contentsOf: String(bytes.count).utf8)
         log.append(contentsOf: [13, 10])
@@ -90,7 +90,7 @@ public enum ChangeLog {
         log.append(contentsOf: [13, 10])
     }
 
-    private static func appendBulk(_ log: inout [UInt8], _ text: String) {
+    static func appendBulk(_ log: inout [UInt8], _ text: String) {
         var text = text
         text.withUTF8 { appendBulk(&log, UnsafeRawBufferPointer($0)) }
     }

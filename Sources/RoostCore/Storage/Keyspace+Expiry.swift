@@ -16,7 +16,7 @@ extension Keyspace {
     /// it.
     public mutating func expireStep(now: Int64, bucketBudget: Int) -> (expired: Int, examined: Int, wrapped: Bool) {
         let budget = ResizeBudget.perExpirySlice(max(bucketBudget, 1))
-        guard volatileCount > 0 else {
+        guard volatileCount > 0 || volatileAggregateCount > 0 else {
             // Nothing left to expire, so no pass is under way: give back what the last pass freed.
             expireCursor = 0
             massExpiry = false
@@ -26,6 +26,7 @@ extension Keyspace {
         var expired = 0
         var examined = 0
         var visited = 0
+        var volatileAggregates: [Int32] = []
         if expireCursor == 0 { expiryPass = (count, 0) }
         let layout = buckets.layout
         repeat {
@@ -35,10 +36,12 @@ extension Keyspace {
                 while index != SlotArena.none {
                     let next = slots[index].next
                     examined += 1
-                    if record(index).isExpired(at: now) {
+                    let record = record(index)
+                    if record.isExpired(at: now) {
                         unlink(index, previous: previous, head: head, cause: .expired)
                         expired += 1
                     } else {
+                        if record.hasVolatileElements { volatileAggregates.append(index) }
                         previous = index
                     }
                     index = next
@@ -47,6 +50,19 @@ extension Keyspace {
             expireCursor = step.next
             visited += step.visited
         } while expireCursor != 0 && visited < bucketBudget
+        // Aggregates whose elements expire are visited after the walk, which must not see chains change under it;
+        // nothing here moves a slot (no table maintenance until the end).
+        for index in volatileAggregates {
+            let box = record(index).box
+            let removed = box.removeExpiredElements(now: now)
+            guard removed > 0 else { continue }
+            statistics.expiredFields += removed
+            if box.isEmpty {
+                removeSlot(index, hash: slots[index].hash, cause: .expired, maintaining: false)
+            } else {
+                finishAggregateChange(at: index, keyHash: slots[index].hash, box, changed: true, now: now)
+            }
+        }
         statistics.expiredKeys += expired
         expiryPass.expired += expired
         if expireCursor == 0 { massExpiry = expiryPass.expired * 2 >= max(expiryPass.startCount, 1) }

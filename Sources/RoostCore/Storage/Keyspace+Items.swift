@@ -34,6 +34,13 @@ public struct ItemMetadata: Sendable, Hashable {
 }
 
 extension Keyspace {
+    /// Whether `key` holds a live aggregate (a hash, …), which the memcached protocol does not read or replace
+    /// except by an unconditional store or a delete.
+    public mutating func holdsAggregate(_ key: UnsafeRawBufferPointer, now: Int64) -> Bool {
+        guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now) else { return false }
+        return record(index).isAggregate
+    }
+
     /// A fresh CAS value: greater than every one handed out before by this keyspace.
     public mutating func nextCAS() -> UInt64 {
         casCounter &+= 1
@@ -44,13 +51,16 @@ extension Keyspace {
     /// its result; nil when the key is absent or expired. A key that has no metadata yet (written over RESP) is
     /// given flags 0 and a fresh CAS, stored with it, so the CAS stays the same until the value changes. With
     /// `touch` it counts a hit or a miss and tells the eviction policy about the access, as a read command does.
+    ///
+    /// A key holding an aggregate (a hash, …) is not an item: the memcached protocol sees a miss (see
+    /// ``holdsAggregate(_:now:)`` for the writes that must not replace it).
     public mutating func withItem<Result>(
         _ key: UnsafeRawBufferPointer,
         now: Int64,
         touch: Bool,
         _ body: (_ value: UnsafeRawBufferPointer, _ expireAt: Int64, _ metadata: ItemMetadata) -> Result
     ) -> Result? {
-        guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now) else {
+        guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now), !record(index).isAggregate else {
             if touch { statistics.keyspaceMisses += 1 }
             return nil
         }
@@ -111,7 +121,9 @@ extension Keyspace {
         now: Int64,
         _ body: (inout Int64, inout ItemMetadata) -> Void
     ) -> Bool {
-        guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now, writing: true) else { return false }
+        guard let index = liveSlot(key, hash: Keyspace.hash(key), now: now, writing: true),
+            !record(index).isAggregate
+        else { return false }
         let record = record(index)
         let oldExpiry = record.expireAt
         let oldMetadata = record.itemMetadata ?? ItemMetadata(cas: nextCAS())

@@ -6,20 +6,21 @@ extension Keyspace {
         scanStep(cursor: cursor, count: count) { record in visit(Array(record.key), record.entry) }
     }
 
-    /// One step of a scan, like ``scan(cursor:count:_:)``, that hands out each entry's bytes in place with its
-    /// expiry and memcached metadata (nil for none), without copying: what a replication snapshot streams.
+    /// One step of a scan, like ``scan(cursor:count:_:)``, that hands out each string entry's bytes in place with its
+    /// expiry and memcached metadata (nil for none), without copying. Aggregates are skipped (a replication snapshot
+    /// uses ``appendStates(cursor:count:now:to:)``, which carries every type).
     public func scanRecords(
         cursor: UInt64, count: Int,
         _ visit: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAt: Int64, ItemMetadata?) ->
             Void
     ) -> UInt64 {
         scanStep(cursor: cursor, count: count) { record in
-            visit(record.key, record.value, record.expireAt, record.itemMetadata)
+            if !record.isAggregate { visit(record.key, record.value, record.expireAt, record.itemMetadata) }
         }
     }
 
     /// The walk both scans share: bucket positions in hash order from `cursor`.
-    private func scanStep(cursor: UInt64, count: Int, _ visit: (EntryRecord) -> Void) -> UInt64 {
+    func scanStep(cursor: UInt64, count: Int, _ visit: (EntryRecord) -> Void) -> UInt64 {
         var cursor = cursor
         let layout = buckets.layout
         var collected = 0

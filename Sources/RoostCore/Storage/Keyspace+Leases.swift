@@ -83,7 +83,9 @@ extension Keyspace {
         var read = withItem(key, now: now, touch: touch) { value, expireAt, metadata in
             (body(value, expireAt, metadata, false), expireAt)
         }
-        if read == nil, let vivifyExpireAt, vivifyExpireAt == Entry.noExpiry || vivifyExpireAt > now {
+        if read == nil, let vivifyExpireAt, vivifyExpireAt == Entry.noExpiry || vivifyExpireAt > now,
+            !holdsAggregate(key, now: now)
+        {
             storeItem(
                 key, value: UnsafeRawBufferPointer(start: nil, count: 0), expireAt: vivifyExpireAt, clientFlags: 0,
                 now: now, isPlaceholder: true)

@@ -107,30 +107,38 @@ public struct CommandContext {
 
     /// Calls `body` with the reply buffer and the bytes of the string at the key in argument `index`, read in place
     /// while the keyspace lock is held (a read command's lookup: touches the key, counts a hit or miss); nil when the
-    /// key is absent. Nothing is copied out of the keyspace.
+    /// key is absent, `WRONGTYPE` when it holds another type. Nothing is copied out of the keyspace.
     public mutating func withString<Result: Sendable>(
         _ index: Int,
         _ body: (inout ByteBuffer, UnsafeRawBufferPointer) -> Result
-    ) -> Result? {
+    ) throws(CommandError) -> Result? {
         let now = self.now
-        return arguments[index].withUnsafeReadableBytes { key in
-            server.keyspace.withLock { keyspace in keyspace.withString(key, now: now) { body(&out, $0) } }
+        let lookup = arguments[index].withUnsafeReadableBytes { key in
+            server.keyspace.withLock { keyspace in keyspace.lookupString(key, now: now) { body(&out, $0) } }
+        }
+        switch lookup {
+        case .found(let result): return result
+        case .missing: return nil
+        case .wrongType: throw .wrongType
         }
     }
 
     /// Rewrites the string at the key in argument `index` in place from its current bytes, in one critical section
-    /// (see ``Keyspace/rewriteString(_:now:scratchCapacity:encoding:_:)``).
+    /// (see ``Keyspace/rewriteString(_:now:scratchCapacity:encoding:wrongType:_:)``); `WRONGTYPE` when the key holds
+    /// another type.
     public func rewriteString(
         _ index: Int,
         scratchCapacity: Int,
         _ body: (UnsafeRawBufferPointer?, UnsafeMutableRawBufferPointer) -> Int?
-    ) {
+    ) throws(CommandError) {
         let now = self.now
-        arguments[index].withUnsafeReadableBytes { key in
+        var wrongType = false
+        _ = arguments[index].withUnsafeReadableBytes { key in
             server.keyspace.withLock { keyspace in
-                keyspace.rewriteString(key, now: now, scratchCapacity: scratchCapacity, body)
+                keyspace.rewriteString(key, now: now, scratchCapacity: scratchCapacity, wrongType: &wrongType, body)
             }
         }
+        if wrongType { throw .wrongType }
     }
 
     /// Gives `body` the entry of the key in argument `index` to change in place (see ``Keyspace/update(_:now:_:)``).

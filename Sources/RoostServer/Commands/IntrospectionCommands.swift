@@ -54,6 +54,7 @@ enum IntrospectionCommands {
         if command.flags.contains(.admin) { result += ["@admin", "@dangerous"] }
         switch command.group {
         case .string: result.append("@string")
+        case .hash: result.append("@hash")
         case .generic: result.append("@keyspace")
         case .connection: result.append("@connection")
         case .pubsub: result.append("@pubsub")

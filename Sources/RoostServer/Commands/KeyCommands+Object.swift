@@ -27,6 +27,8 @@ extension KeyCommands {
             if entry.stringEncoding == .raw { return "raw" }
             if entry.stringEncoding == .automatic && RedisNumber.parseInteger(bytes) != nil { return "int" }
             return bytes.count <= embeddedStringLimit ? "embstr" : "raw"
+        case .hash(let hash):
+            return hash.encodingName
         }
     }
 

@@ -105,13 +105,14 @@ enum StringCommands {
     static func string(_ entry: Entry) throws(CommandError) -> [UInt8] {
         switch entry.value {
         case .string(let bytes): return bytes
+        case .hash: throw .wrongType
         }
     }
 
     // MARK: Handlers
 
     static func get(_ context: inout CommandContext) throws(CommandError) {
-        if context.withString(1, { out, value in out.writeRESPBulkString(value) }) == nil { context.replyNull() }
+        if try context.withString(1, { out, value in out.writeRESPBulkString(value) }) == nil { context.replyNull() }
     }
 
     static func set(_ context: inout CommandContext) throws(CommandError) {
@@ -303,7 +304,7 @@ enum StringCommands {
     }
 
     static func strlen(_ context: inout CommandContext) throws(CommandError) {
-        context.replyInteger(context.withString(1) { _, value in value.count } ?? 0)
+        context.replyInteger(try context.withString(1) { _, value in value.count } ?? 0)
     }
 
     static func decrby(_ context: inout CommandContext) throws(CommandError) {
@@ -317,7 +318,7 @@ enum StringCommands {
         // into a scratch buffer: no copies or arrays (this used to materialise the entry and two arrays per call).
         var result: Int64 = 0
         var failure: CommandError?
-        context.rewriteString(1, scratchCapacity: 24) { current, scratch in
+        try context.rewriteString(1, scratchCapacity: 24) { current, scratch in
             var value: Int64 = 0
             if let current {
                 guard let parsed = RedisNumber.parseInteger(current) else {
@@ -368,7 +369,7 @@ enum StringCommands {
     static func getrange(_ context: inout CommandContext) throws(CommandError) {
         var start = try context.integer(2)
         var end = try context.integer(3)
-        let written = context.withString(1) { out, bytes in
+        let written = try context.withString(1) { out, bytes in
             let length = Int64(bytes.count)
             if start < 0 && end < 0 && start > end { return out.writeRESPBulkString([UInt8]()) }
             if start < 0 { start = length + start }

@@ -109,7 +109,8 @@ extension MemcacheSession {
                     case .set:
                         break
                     case .add:
-                        if existing != nil { return (.notStored, 0) }
+                        // A key holding a hash exists for `add` even though memcached cannot read it.
+                        if existing != nil || keyspace.holdsAggregate(rawKey, now: now) { return (.notStored, 0) }
                     case .replace:
                         if existing == nil { return (.notStored, 0) }
                     case .cas:

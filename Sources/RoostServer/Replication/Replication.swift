@@ -233,15 +233,14 @@ final class Replication: Sendable {
         let now = server.clock()
         var keys = 0
         server.keyspace.withLock { keyspace in
-            var record: [UInt8] = []
+            var records: [UInt8] = []
             repeat {
-                cursor = keyspace.scanRecords(cursor: cursor, count: 128) { key, value, expireAt, metadata in
-                    guard expireAt == Entry.noExpiry || expireAt > now else { return }
-                    keys += 1
-                    record.removeAll(keepingCapacity: true)
-                    ChangeLog.appendSet(&record, key: key, value: value, expireAt: expireAt, metadata: metadata)
-                    chunk.writeBytes(record)
-                }
+                // Each key's whole state, whatever its type (strings as SET/ITEMSET, hashes as HASHSTATE).
+                records.removeAll(keepingCapacity: true)
+                let step = keyspace.appendStates(cursor: cursor, count: 128, now: now, to: &records)
+                cursor = step.next
+                keys += step.keys
+                chunk.writeBytes(records)
             } while cursor != 0 && chunk.readableBytes < 256 * 1024
         }
         if cursor == 0 { ReplicationRecord.writeCommand(&chunk, ["REPLCONF", "SNAPSHOT-END"]) }
