@@ -2,6 +2,7 @@
 // tasks. Prints one JSON line: ops/s and latency percentiles. Not a benchmark of the server (use scripts/bench).
 //
 //     roost-client-bench --port 6379 --tasks 50 --seconds 5 [--value-size 32] [--keys 10000] [--get-ratio 0.9]
+//     roost-client-bench --port 6379 --near-cache-hits     time 1,000,000 gets of one key served by the near cache
 import Foundation
 import Logging
 import RoostClient
@@ -14,6 +15,7 @@ struct Options {
     var valueSize = 32
     var keys = 10_000
     var getRatio = 0.9
+    var nearCacheHits = false
 
     init(_ arguments: [String]) {
         var index = 1
@@ -31,6 +33,10 @@ struct Options {
             case "--value-size": valueSize = Int(next())!
             case "--keys": keys = Int(next())!
             case "--get-ratio": getRatio = Double(next())!
+            case "--near-cache-hits": nearCacheHits = true
+            case "--help":
+                print("options: --host --port --tasks --seconds --value-size --keys --get-ratio --near-cache-hits")
+                exit(0)
             default: fatalError("unknown option \(arguments[index])")
             }
             index += 1
@@ -47,7 +53,32 @@ struct TaskResult: Sendable {
 let options = Options(CommandLine.arguments)
 let value = String(repeating: "x", count: options.valueSize)
 let logger = Logger(label: "roost-client-bench")
-let configuration = RoostClient.Configuration.standalone(host: options.host, port: options.port)
+var configuration = RoostClient.Configuration.standalone(host: options.host, port: options.port)
+
+if options.nearCacheHits {
+    configuration.nearCache = RoostClient.Configuration.NearCache()
+    let nanoseconds = try await withRoostClient(configuration: configuration, logger: logger) { client in
+        try await client.set("near", value)
+        _ = try await client.get("near")
+        await client.synchronizeNearCache()
+        guard client.nearCacheStatistics?.entries == 1 else { fatalError("the value was not cached") }
+        let count = 1_000_000
+        // Off the main actor: top-level code runs on it, and every call from there would hop executors twice.
+        let elapsed = try await Task.detached {
+            let clock = ContinuousClock()
+            let began = clock.now
+            for _ in 0..<count { _ = try await client.get("near") }
+            return began.duration(to: clock.now)
+        }.value
+        guard let statistics = client.nearCacheStatistics, statistics.hits >= count else {
+            fatalError("gets went to the server")
+        }
+        return Double(elapsed.components.seconds) * 1e9 / Double(count)
+            + Double(elapsed.components.attoseconds) / 1e9 / Double(count)
+    }
+    print("{\"near_cache_hit_ns\": \(nanoseconds)}")
+    exit(0)
+}
 
 let summary = try await withRoostClient(configuration: configuration, logger: logger) { client in
     for start in stride(from: 0, to: options.keys, by: 1000) {
