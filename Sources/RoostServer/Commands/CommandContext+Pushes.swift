@@ -4,7 +4,8 @@ import RoostProtocol
 extension CommandContext {
     /// Appends the pushes queued for this connection to the reply buffer, after every reply already in it. Runs on
     /// the connection's event loop only (after a command, or from the handler's ``PendingPushesEvent``).
-    /// Consecutive invalidations of keys are sent as one message.
+    /// Consecutive invalidations of keys are sent as one message. Published messages are written whatever the
+    /// connection subscribes to now: one queued before an `UNSUBSCRIBE` still arrives after its confirmation.
     mutating func writePendingPushes() {
         guard session.hasPushes.load(ordering: .acquiring) else { return }
         let pushes = session.takePushes()
@@ -20,6 +21,12 @@ extension CommandContext {
                 writeInvalidation(.keys(keys), redirected: redirected)
             case .invalidate(.all, let redirected):
                 writeInvalidation(.all, redirected: redirected)
+            case .message(let kind, let pattern, let channel, let payload):
+                out.writeRESPPushHeader(pattern == nil ? 3 : 4, respVersion)
+                out.writeRESPBulkString(kind.rawValue)
+                if let pattern { out.writeRESPBulkString(pattern) }
+                out.writeRESPBulkString(channel)
+                out.writeRESPBulkString(payload)
             case .redirectBroken(let id):
                 // Only RESP3 can carry it on the data connection (as in Redis).
                 if respVersion == .resp3 {
@@ -39,7 +46,7 @@ extension CommandContext {
         if respVersion == .resp3 {
             out.writeRESPPushHeader(2, .resp3)
             out.writeRESPBulkString("invalidate")
-        } else if redirected && !subscribedChannels.isEmpty {
+        } else if redirected && pubsub.isSubscribed {
             out.writeRESPArrayHeader(3)
             out.writeRESPBulkString("message")
             out.writeRESPBulkString(PubSubRegistry.invalidationChannel)

@@ -25,7 +25,7 @@ public struct CommandTable: Sendable {
         CommandTable(
             ConnectionCommands.all + StringCommands.all + KeyCommands.all + ServerCommands.all
                 + ClientCommands.all + IntrospectionCommands.all + ClusterCommands.all + ReplicationCommands.all
-                + DebugCommands.all + LeaseCommands.all + PubSubCommands.all
+                + DebugCommands.all + LeaseCommands.all + PubSubCommands.all + TransactionCommands.all
         )
     }
 

@@ -80,6 +80,10 @@ enum Dispatcher {
             reject(&context, CommandError("NOAUTH Authentication required."))
             return
         }
+        if context.transaction.inMulti && !TransactionCommands.runsInsideMulti(command) {
+            queue(command, &context)
+            return
+        }
         if context.fromPrimary {
             runHandler(command, &context)
             return
@@ -154,7 +158,10 @@ enum Dispatcher {
         context.lastCommand = reference
     }
 
+    /// Answers `error` instead of running the command; inside `MULTI` the refusal dooms the transaction (Redis's
+    /// `flagTransaction`).
     static func reject(_ context: inout CommandContext, _ error: CommandError) {
+        if context.transaction.inMulti { context.transaction.failed = true }
         context.pendingStatistics.processed += 1
         context.server.statistics.errorReplies.add(1, ordering: .relaxed)
         context.out.writeRESPError(error.message)
