@@ -28,6 +28,6 @@ extension ClusterController {
     /// without an answer), and the message goes to this node's subscribers.
     func receivePublish(_ message: BusMessage, channel: [UInt8], payload: [UInt8]) {
         guard let server = serverLink.withLock({ $0.server }) else { return }
-        server.pubsub.publish(channel: ByteBuffer(bytes: channel), message: ByteBuffer(bytes: payload))
+        _ = server.pubsub.publish(channel: ByteBuffer(bytes: channel), message: ByteBuffer(bytes: payload))
     }
 }

@@ -21,12 +21,8 @@ extension CommandContext {
                 writeInvalidation(.keys(keys), redirected: redirected)
             case .invalidate(.all, let redirected):
                 writeInvalidation(.all, redirected: redirected)
-            case .message(let kind, let pattern, let channel, let payload):
-                out.writeRESPPushHeader(pattern == nil ? 3 : 4, respVersion)
-                out.writeRESPBulkString(kind.rawValue)
-                if let pattern { out.writeRESPBulkString(pattern) }
-                out.writeRESPBulkString(channel)
-                out.writeRESPBulkString(payload)
+            case .message:
+                writePush(pushes[position])
             case .redirectBroken(let id):
                 // Only RESP3 can carry it on the data connection (as in Redis).
                 if respVersion == .resp3 {
@@ -37,6 +33,16 @@ extension CommandContext {
             }
             position += 1
         }
+    }
+
+    /// Writes a published message (a RESP3 push, a RESP2 array) now, in the reply stream; other pushes are ignored.
+    mutating func writePush(_ push: PendingPush) {
+        guard case .message(let kind, let pattern, let channel, let payload) = push else { return }
+        out.writeRESPPushHeader(pattern == nil ? 3 : 4, respVersion)
+        out.writeRESPBulkString(kind.rawValue)
+        if let pattern { out.writeRESPBulkString(pattern) }
+        out.writeRESPBulkString(channel)
+        out.writeRESPBulkString(payload)
     }
 
     /// `>2 invalidate payload` on RESP3; on RESP2 `message __redis__:invalidate payload` when the invalidation was

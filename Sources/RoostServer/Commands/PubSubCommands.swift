@@ -205,7 +205,10 @@ enum PubSubCommands {
         } else {
             context.server.replication.propagatePublish(context.server, command: "PUBLISH", channel, message)
         }
-        context.replyInteger(context.server.pubsub.publish(channel: channel, message: message))
+        let published = context.server.pubsub.publish(
+            channel: channel, message: message, publisher: context.session.id)
+        for push in published.own { context.writePush(push) }
+        context.replyInteger(published.receivers)
     }
 
     /// `SPUBLISH shardchannel message`: the number of receivers on this node; the message enters the replication
@@ -214,7 +217,10 @@ enum PubSubCommands {
         let channel = context.arguments[1]
         let message = context.arguments[2]
         context.server.replication.propagatePublish(context.server, command: "SPUBLISH", channel, message)
-        context.replyInteger(context.server.pubsub.publishToShard(channel: channel, message: message))
+        let published = context.server.pubsub.publishToShard(
+            channel: channel, message: message, publisher: context.session.id)
+        for push in published.own { context.writePush(push) }
+        context.replyInteger(published.receivers)
     }
 
     // MARK: Introspection
@@ -230,7 +236,10 @@ enum PubSubCommands {
     }
 
     private static func listNames(_ context: inout CommandContext, _ kind: PubSubRegistry.Kind) throws(CommandError) {
-        guard context.count <= 3 else { throw .wrongArity("pubsub|\(kind == .channel ? "channels" : "shardchannels")") }
+        guard context.count <= 3 else {
+            throw CommandError(
+                "ERR unknown subcommand or wrong number of arguments for '\(context.string(1))'. Try PUBSUB HELP.")
+        }
         let names = context.server.pubsub.names(kind, matching: context.count == 3 ? context.bytes(2) : nil)
         context.out.writeRESPArrayHeader(names.count)
         for name in names { context.out.writeRESPBulkString(name) }
@@ -248,11 +257,7 @@ enum PubSubCommands {
 
     private static func countSubscribers(_ context: inout CommandContext, _ kind: PubSubRegistry.Kind) {
         let names = (2..<max(2, context.count)).map { context.bytes($0) }
-        if context.respVersion == .resp3 {
-            context.out.writeRESPMapHeader(names.count, .resp3)
-        } else {
-            context.out.writeRESPArrayHeader(names.count * 2)
-        }
+        context.out.writeRESPArrayHeader(names.count * 2)  // a flat array in RESP3 too (Redis 7.0)
         for name in names {
             context.out.writeRESPBulkString(name)
             context.out.writeRESPInteger(context.server.pubsub.subscriberCount(kind, name))

@@ -70,9 +70,11 @@ final class PubSubRegistry: Sendable {
 
     /// Queues `message` for every subscriber of `channel` and every subscription to a pattern matching it (a
     /// connection subscribed to the channel and to two matching patterns receives it three times, as in Redis);
-    /// returns the number of receivers.
-    @discardableResult
-    func publish(channel: ByteBuffer, message: ByteBuffer) -> Int {
+    /// returns the number of receivers, and the messages for the publishing connection `publisher` itself, which
+    /// are not queued: the caller writes them before its reply, where Redis puts them.
+    func publish(
+        channel: ByteBuffer, message: ByteBuffer, publisher: UInt64 = 0
+    ) -> (receivers: Int, own: [PendingPush]) {
         let channelBytes = Array(channel.readableBytesView)
         let receivers = state.withLock { state -> [(ClientSession, PendingPush)] in
             var receivers: [(ClientSession, PendingPush)] = []
@@ -91,19 +93,26 @@ final class PubSubRegistry: Sendable {
             }
             return receivers
         }
-        for (session, push) in receivers { session.enqueue(push) }
-        return receivers.count
+        var own: [PendingPush] = []
+        for (session, push) in receivers {
+            if session.id == publisher { own.append(push) } else { session.enqueue(push) }
+        }
+        return (receivers.count, own)
     }
 
-    /// Queues `message` for every subscriber of shard channel `channel`; returns the number of receivers.
-    @discardableResult
-    func publishToShard(channel: ByteBuffer, message: ByteBuffer) -> Int {
+    /// Queues `message` for every subscriber of shard channel `channel`; returns the number of receivers and the
+    /// message for `publisher` itself, if it subscribes (see ``publish(channel:message:publisher:)``).
+    func publishToShard(
+        channel: ByteBuffer, message: ByteBuffer, publisher: UInt64 = 0
+    ) -> (receivers: Int, own: [PendingPush]) {
         let channelBytes = Array(channel.readableBytesView)
         let sessions = state.withLock { $0.shardChannels[channelBytes].map { Array($0.values) } ?? [] }
+        var own: [PendingPush] = []
         for session in sessions {
-            session.enqueue(.message(.smessage, pattern: nil, channel: channel, payload: message))
+            let push = PendingPush.message(.smessage, pattern: nil, channel: channel, payload: message)
+            if session.id == publisher { own.append(push) } else { session.enqueue(push) }
         }
-        return sessions.count
+        return (sessions.count, own)
     }
 
     /// The names in the `kind` table with at least one subscriber that match `pattern` (all when nil), sorted
