@@ -144,6 +144,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if event is PendingPushesEvent {
             // Invalidations queued by other connections: after every reply already produced (see Tracking).
             guard !closing, commandContext != nil else { return }
+            recycleReplyBuffer(context: context)
             commandContext.writePendingPushes()
             flushReplies(context: context)
             // A client that never reads is closed at its output limit, as it would be for replies.
@@ -187,13 +188,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         // the channel has written and released them, reuses the buffer's storage instead of allocating a new one
         // (clearing a buffer the channel still shares would copy it). A buffer grown past 64 KiB by a large reply
         // is dropped, so an idle connection does not keep it.
-        if commandContext.out.readableBytes == 0 {
-            if commandContext.out.capacity > ConnectionHandler.replyFlushThreshold {
-                commandContext.out = context.channel.allocator.buffer(capacity: 1024)
-            } else {
-                commandContext.out.clear()
-            }
-        }
+        recycleReplyBuffer(context: context)
         Dispatcher.beginBatch(&commandContext)
         while !closing {
             do {
@@ -234,6 +229,19 @@ final class ConnectionHandler: ChannelInboundHandler {
                 $0.respVersion = commandContext.respVersion.rawValue
                 if let last = commandContext.lastCommand { $0.lastCommand = last.takeUnretainedValue().fullName }
             }
+        }
+    }
+
+    /// Starts the reply buffer afresh once everything in it was handed to the channel: cleared (its storage reused
+    /// when the channel has released it), or replaced when a large reply grew it past 64 KiB. Done before every
+    /// read batch and every batch of pushes, so a subscriber that never sends a command does not append to one
+    /// ever-growing buffer whose storage every pending write would keep alive.
+    private func recycleReplyBuffer(context: ChannelHandlerContext) {
+        guard commandContext.out.readableBytes == 0 else { return }
+        if commandContext.out.capacity > ConnectionHandler.replyFlushThreshold {
+            commandContext.out = context.channel.allocator.buffer(capacity: 1024)
+        } else {
+            commandContext.out.clear()
         }
     }
 

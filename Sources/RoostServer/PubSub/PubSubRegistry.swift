@@ -76,6 +76,8 @@ final class PubSubRegistry: Sendable {
         channel: ByteBuffer, message: ByteBuffer, publisher: UInt64 = 0
     ) -> (receivers: Int, own: [PendingPush]) {
         let channelBytes = Array(channel.readableBytesView)
+        let channel = Self.compact(channel)
+        let message = Self.compact(message)
         let receivers = state.withLock { state -> [(ClientSession, PendingPush)] in
             var receivers: [(ClientSession, PendingPush)] = []
             if let sessions = state.channels[channelBytes] {
@@ -100,12 +102,22 @@ final class PubSubRegistry: Sendable {
         return (receivers.count, own)
     }
 
+    /// The message's own copy: the arguments are slices of the publisher's receive buffer, and a slice queued for a
+    /// slow subscriber would keep that whole buffer (a pipeline's worth) alive.
+    private static func compact(_ buffer: ByteBuffer) -> ByteBuffer {
+        var copy = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+        copy.writeImmutableBuffer(buffer)
+        return copy
+    }
+
     /// Queues `message` for every subscriber of shard channel `channel`; returns the number of receivers and the
     /// message for `publisher` itself, if it subscribes (see ``publish(channel:message:publisher:)``).
     func publishToShard(
         channel: ByteBuffer, message: ByteBuffer, publisher: UInt64 = 0
     ) -> (receivers: Int, own: [PendingPush]) {
         let channelBytes = Array(channel.readableBytesView)
+        let channel = Self.compact(channel)
+        let message = Self.compact(message)
         let sessions = state.withLock { $0.shardChannels[channelBytes].map { Array($0.values) } ?? [] }
         var own: [PendingPush] = []
         for session in sessions {
