@@ -25,6 +25,8 @@ Rules (after '# expect:'):
     mask-fields a,b     in a map (or RESP2 flat key/value array) the values of these keys are masked
     type-only           only the top-level reply type is compared
     known-diff ID       a documented difference (EXPECTED_DIFFERENCES.md#ID): not compared, reported
+    frames N            the command answers with N frames (SUBSCRIBE a b c, a message push before a reply):
+                        all N are read and compared one by one
 
 Everything else is compared byte for byte.
 """
@@ -44,7 +46,8 @@ from resp import (ConnectionClosed, Frame, ProtocolViolation, ReplyTimeout, Resp
                   encode_command, encode_frame, render, split_args)
 
 SESSIONS_DIR = Path(__file__).resolve().parent / "sessions"
-KNOWN_RULES = {"masked-int", "int-range", "sorted", "any-error", "masked", "mask-fields", "type-only", "known-diff"}
+KNOWN_RULES = {"masked-int", "int-range", "sorted", "any-error", "masked", "mask-fields", "type-only", "known-diff",
+               "frames"}
 HELLO_RULE = [("mask-fields", ["server", "version", "id"])]
 
 
@@ -84,6 +87,8 @@ def _parse_rules(spec: str, where: str) -> list:
             raise ValueError(f"{where}: unknown rule {name!r}")
         if name == "int-range":
             params = [int(params[0]), int(params[1])]
+        elif name == "frames":
+            params = [int(params[0])]
         elif name == "mask-fields":
             params = [p for p in " ".join(params).replace(" ", "").split(",") if p]
         elif name == "known-diff" and not params:
@@ -443,21 +448,24 @@ def run_session(session: Session, ref_port: int, target_port: int, protocol: int
                 result.outcomes.append(Outcome(step, ref_txt, tgt_txt, "match" if ok else "mismatch"))
             else:
                 data = _wire(step)
+                frames = next((p[0] for n, p in step.rules if n == "frames"), 1)
+                one = Step(step.line_no, step.text, step.kind, step.args, [r for r in step.rules if r[0] != "frames"])
                 try:
                     ref.send(data)
-                    r = ref.read()
+                    rs = [ref.read() for _ in range(frames)]
                 except OSError as e:
-                    r = (None, b"", f"<send failed: {e}>")
+                    rs = [(None, b"", f"<send failed: {e}>")] * frames
                 try:
                     tgt.send(data)
-                    t = tgt.read()
+                    ts = [tgt.read() for _ in range(frames)]
                 except OSError as e:
-                    t = (None, b"", f"<send failed: {e}>")
+                    ts = [(None, b"", f"<send failed: {e}>")] * frames
                     try:
                         tgt.connect()
                     except OSError:
                         pass
-                result.outcomes.append(_compare(step, *r, *t))
+                for r, t in zip(rs, ts):
+                    result.outcomes.append(_compare(one, *r, *t))
     finally:
         ref.close()
         tgt.close()

@@ -10,8 +10,8 @@ public import Synchronization
 /// State shared by every connection of one server: the keyspace, the configuration, the client registry and the
 /// counters `INFO` reports.
 public final class ServerState: Sendable {
-    /// The keyspace; every command runs as one critical section over it.
-    public let keyspace: Mutex<Keyspace>
+    /// The keyspace; every command runs as one critical section over it (an `EXEC` as one for all its commands).
+    public let keyspace: KeyspaceLock
     /// The command table.
     public let commands: CommandTable
     /// Logger (values are never logged).
@@ -44,6 +44,8 @@ public final class ServerState: Sendable {
     let tracking: Tracking
     /// Pub/sub channels and their subscribers.
     let pubsub = PubSubRegistry()
+    /// `WATCH`ed keys and the connections whose transactions they abort.
+    let watches = WatchRegistry()
     /// The event loops serving clients, set when the server starts (a manual failover waits for each to finish its
     /// current batch).
     let eventLoops = Mutex<[any EventLoop]>([])
@@ -61,7 +63,7 @@ public final class ServerState: Sendable {
         var keyspace = Keyspace()
         keyspace.defersTrim = true  // trimmed by the cron, outside the lock (see ServerCron)
         keyspace.configure(from: configuration, now: self.clock())
-        self.keyspace = Mutex(keyspace)
+        self.keyspace = KeyspaceLock(keyspace)
         self.memoryLimited.store(configuration.maxMemory > 0, ordering: .relaxed)
         self.commands = commands
         self.logger = logger
@@ -107,6 +109,8 @@ final class ServerStatistics: Sendable {
     let inputBytes = Atomic<Int>(0)
     let outputBytes = Atomic<Int>(0)
     let errorReplies = Atomic<Int>(0)
+    /// Clients closed for passing their output buffer limit (`INFO stats` `client_output_buffer_limit_disconnections`).
+    let outputLimitDisconnections = Atomic<Int>(0)
 
     func reset() {
         connectionsReceived.store(0, ordering: .relaxed)
@@ -115,6 +119,7 @@ final class ServerStatistics: Sendable {
         inputBytes.store(0, ordering: .relaxed)
         outputBytes.store(0, ordering: .relaxed)
         errorReplies.store(0, ordering: .relaxed)
+        outputLimitDisconnections.store(0, ordering: .relaxed)
     }
 }
 

@@ -41,6 +41,8 @@ func sampleMessages() -> [BusMessage] {
         BusMessage(kind: .failoverAuthRequest(force: true), sender: candidate, sequence: 8, gossip: [gossip[2]]),
         BusMessage(kind: .failoverAuthAck, sender: paused, sequence: 8),
         BusMessage(kind: .manualFailoverStart, sender: candidate, sequence: 9, gossip: gossip),
+        BusMessage(
+            kind: .publish(channel: Array("news".utf8), message: [0, 13, 10, 255]), sender: sender, sequence: 0),
     ]
 }
 
@@ -52,7 +54,7 @@ func encode(_ message: BusMessage) -> ByteBuffer {
 
 @Suite("Bus frames")
 struct BusFrameTests {
-    @Test("Round trip, whole and byte by byte; encodedLength matches", arguments: 0..<8)
+    @Test("Round trip, whole and byte by byte; encodedLength matches", arguments: 0..<9)
     func roundTrip(index: Int) throws {
         let message = sampleMessages()[index]
         var whole = encode(message)
@@ -133,7 +135,7 @@ struct BusFrameTests {
         expectError(.badMagic, Array("*1\r\n$4\r\nPING\r\n".utf8))
         expectError(.unsupportedVersion, Array("RBUS".utf8) + [1])  // version 1 has no failover fields
         expectError(.unsupportedVersion, Array("RBUS".utf8) + [3])
-        expectError(.unknownType, Array("RBUS".utf8) + [2, 8])
+        expectError(.unknownType, Array("RBUS".utf8) + [2, 9])
         expectError(.unknownType, Array("RBUS".utf8) + [2, 0])
         expectError(.badLength, Array("RBUS".utf8) + [2, 1, 0, 0, 0x40, 0, 0, 0])  // 1 GiB
         expectError(.badLength, Array("RBUS".utf8) + [2, 1, 0, 0, 0, 0, 0, 10])
@@ -196,7 +198,7 @@ struct BusFrameTests {
         }
     }
 
-    @Test("Mutated valid frames are refused or decode to a message that round-trips", arguments: 0..<8)
+    @Test("Mutated valid frames are refused or decode to a message that round-trips", arguments: 0..<9)
     func mutations(index: Int) {
         let original = Array(encode(sampleMessages()[index]).readableBytesView)
         var generator = SplitMix64(seed: UInt64(index) + 100)
@@ -268,5 +270,23 @@ struct BusFrameTests {
         } catch {
             Issue.record("re-encoded frame refused: \(error)")
         }
+    }
+
+    @Test("A publish frame may carry up to maximumPublishPayload beyond the frame limit, not more")
+    func publishFrameBound() throws {
+        let sender = sampleMessages()[0].sender
+        let big = [UInt8](repeating: 7, count: BusFrame.maximumPublishPayload - 4)
+        var frame = encode(
+            BusMessage(kind: .publish(channel: Array("chan".utf8), message: big), sender: sender, sequence: 0))
+        let decoded = try BusFrame.decode(&frame)
+        #expect(decoded?.kind == .publish(channel: Array("chan".utf8), message: big))
+        var oversized = encode(
+            BusMessage(kind: .publish(channel: Array("chan".utf8), message: big + [1]), sender: sender, sequence: 0))
+        #expect(throws: BusFrameError.self) { try BusFrame.decode(&oversized) }
+        // A ping claiming a publish-sized length is refused as soon as its header arrives.
+        var ping = encode(sampleMessages()[0])
+        ping.setInteger(UInt32(300 * 1024), at: ping.readerIndex + 8)
+        var header = ping.getSlice(at: ping.readerIndex, length: 12)!
+        #expect(throws: BusFrameError.self) { try BusFrame.decode(&header) }
     }
 }

@@ -27,9 +27,10 @@ extension BusFrame {
         }
         guard available >= 12, let declared = buffer.getInteger(at: start + 8, as: UInt32.self) else { return nil }
         let length = Int(declared)
-        guard length >= minimumFrameLength, length <= limits.maximumFrameLength else {
-            throw BusFrameError(
-                .badLength, "bus frame length \(length) outside \(minimumFrameLength)...\(limits.maximumFrameLength)")
+        let isPublish = buffer.getInteger(at: start + 5, as: UInt8.self) == MessageType.publish.rawValue
+        let maximum = limits.maximumFrameLength + (isPublish ? maximumPublishPayload : 0)
+        guard length >= minimumFrameLength, length <= maximum else {
+            throw BusFrameError(.badLength, "bus frame length \(length) outside \(minimumFrameLength)...\(maximum)")
         }
         guard available >= length, var frame = buffer.getSlice(at: start, length: length) else { return nil }
         let message = try decodeFrame(&frame, limits: limits)
@@ -74,6 +75,13 @@ extension BusFrame {
                     .invalidField, "failover request flags has unknown bits \(requestFlags & ~forceFlag)")
             }
             kind = .failoverAuthRequest(force: requestFlags & forceFlag != 0)
+        case .publish:
+            let channel = try frame.readLengthPrefixed("publish channel")
+            let message = try frame.readLengthPrefixed("publish message")
+            guard channel.count + message.count <= maximumPublishPayload else {
+                throw BusFrameError(.invalidField, "publish payload over \(maximumPublishPayload) bytes")
+            }
+            kind = .publish(channel: channel, message: message)
         case .pingRequest, .ack:
             guard let node = try frame.readNodeID("target ID") else {
                 throw BusFrameError(.invalidField, "target ID is zero")
@@ -178,6 +186,15 @@ extension ByteBuffer {
             throw BusFrameError(.truncated, "\(field) runs past the end of the frame")
         }
         return value
+    }
+
+    /// A 4-byte length and that many bytes (checked against the bytes present before anything is copied).
+    fileprivate mutating func readLengthPrefixed(_ field: String) throws(BusFrameError) -> [UInt8] {
+        let length = Int(try readChecked(UInt32.self, "\(field) length"))
+        guard let bytes = readBytes(length: length) else {
+            throw BusFrameError(.truncated, "\(field) of \(length) bytes runs past the end of the frame")
+        }
+        return bytes
     }
 
     /// A node ID; all zero bytes mean none.

@@ -10,6 +10,7 @@ extension ByteBuffer {
         let type: BusFrame.MessageType
         var target: NodeID?
         var requestFlags: UInt8?
+        var publication: (channel: [UInt8], message: [UInt8])?
         switch message.kind {
         case .ping: type = .ping
         case .pingRequest(let node):
@@ -24,6 +25,9 @@ extension ByteBuffer {
             requestFlags = force ? BusFrame.forceFlag : 0
         case .failoverAuthAck: type = .failoverAuthAck
         case .manualFailoverStart: type = .manualFailoverStart
+        case .publish(let channel, let payload):
+            type = .publish
+            publication = (channel, payload)
         }
         writeInteger(type.rawValue)
         let sender = message.sender
@@ -43,6 +47,12 @@ extension ByteBuffer {
         writeShortString(sender.ip)
         if let target { writeNodeID(target) }
         if let requestFlags { writeInteger(requestFlags) }
+        if let publication {
+            writeInteger(UInt32(publication.channel.count))
+            writeBytes(publication.channel)
+            writeInteger(UInt32(publication.message.count))
+            writeBytes(publication.message)
+        }
         writeSlotSet(sender.slots)
         writeInteger(UInt16(truncatingIfNeeded: message.gossip.count))
         for item in message.gossip { writeGossipItem(item) }
@@ -149,6 +159,7 @@ extension BusFrame {
         case .ping, .meet, .failoverAuthAck, .manualFailoverStart: break
         case .pingRequest, .ack: length += NodeID.byteCount
         case .failoverAuthRequest: length += 1
+        case .publish(let channel, let payload): length += 8 + channel.count + payload.count
         }
         length += encodedLength(of: message.sender.slots) + 2
         for item in message.gossip { length += encodedLength(of: item) }

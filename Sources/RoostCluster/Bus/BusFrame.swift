@@ -7,7 +7,7 @@
 /// | 0 | 4 | magic `RBUS` |
 /// | 4 | 1 | version (2; version 1, without the replication offset and failover messages, is refused) |
 /// | 5 | 1 | type: 1 ping, 2 ping-request, 3 ack, 4 meet, 5 failover-auth-request, 6 failover-auth-ack, |
-/// |   |   | 7 manual-failover-start |
+/// |   |   | 7 manual-failover-start, 8 publish |
 /// | 6 | 2 | sender flags: bit 0 replica, bit 1 no-failover, bit 2 manual-failover-paused (a primary only); other |
 /// |   |   | bits must be 0 |
 /// | 8 | 4 | frame length, this header included |
@@ -23,6 +23,8 @@
 /// | 96 | 1+n | announced IP: length (at most 46), ASCII |
 /// | | 20 | ping-request: target ID; ack: subject ID |
 /// | | 1 | failover-auth-request: bit 0 force (grant though the primary is not failed); other bits must be 0 |
+/// | | 4+n, 4+m | publish: channel length and bytes, message length and bytes (n + m at most |
+/// | | | ``maximumPublishPayload``) |
 /// | | | (nothing more for ping, meet, failover-auth-ack and manual-failover-start) |
 /// | | | sender's slots (a slot set, below; a replica sends its primary's) |
 /// | | 2 | gossip item count |
@@ -35,6 +37,9 @@
 /// Gossip payloads: `1` alive: ID, incarnation (8), flags (2, as the header's), primary ID, client port (2), bus
 /// port (2), IP (length-prefixed), its flags limited to bits 0 and 1; `2` suspect: subject ID, incarnation (8), reporter ID; `3` failed: subject ID,
 /// incarnation (8); `4` slots: owner ID, config epoch (8), slot set.
+///
+/// A publish frame may exceed ``Limits/maximumFrameLength`` by its payload, up to ``maximumPublishPayload``; every
+/// other frame is held to the limit.
 ///
 /// The decoder treats every frame as hostile: it checks the magic, version, type and length as soon as their
 /// bytes arrive (so an oversized length is refused before anything is buffered), reads every field with bounds
@@ -51,6 +56,9 @@ public enum BusFrame {
     public static let minimumFrameLength = fixedHeaderLength + 3 + 2
     /// The longest announced IP accepted (an IPv6 address with a zone fits).
     public static let maximumIPLength = 46
+    /// The most bytes of channel and message one publish frame carries (a `PUBLISH` larger than this is refused in
+    /// cluster mode rather than delivered to only some nodes).
+    public static let maximumPublishPayload = 4 << 20
 
     /// Limits a receiver applies to incoming frames.
     public struct Limits: Hashable, Sendable {
@@ -74,6 +82,7 @@ public enum BusFrame {
         case failoverAuthRequest = 5
         case failoverAuthAck = 6
         case manualFailoverStart = 7
+        case publish = 8
     }
 
     enum GossipKind: UInt8 {

@@ -41,6 +41,9 @@ public struct BusMessage: Hashable, Sendable {
         /// A replica asks its primary to pause writes and send its final replication offset (Redis's `MFSTART`,
         /// the start of `CLUSTER FAILOVER` without options).
         case manualFailoverStart
+        /// A message published on `channel` at the sender (Redis's `PUBLISH` bus message): the receiver delivers it
+        /// to its own subscribers. At most ``BusFrame/maximumPublishPayload`` bytes of channel and message.
+        case publish(channel: [UInt8], message: [UInt8])
     }
 
     /// The sender's own state, sent in every message (Redis sends the same in every bus message header).

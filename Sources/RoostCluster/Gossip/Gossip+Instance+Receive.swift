@@ -42,6 +42,8 @@ extension Gossip.Instance {
             out += countVote(from: sender, now: now)
         case .manualFailoverStart:
             pauseWritesForManualFailover(requestedBy: sender, now: now)
+        case .publish:
+            break  // delivered by the shell (see Gossip.Instance.publishMessages)
         }
         for item in message.gossip { apply(item, now: now) }
         out += startVerifications(now: now)

@@ -136,7 +136,14 @@ extension ClusterController {
         send(frame, toHost: host, port: port)
     }
 
-    private func send(_ frame: ByteBuffer, toHost host: String, port: Int, node: NodeID? = nil) {
+    /// Sends a frame that may be lost (a publish): dropped rather than buffered when the link is not writable.
+    func sendDroppable(_ frame: ByteBuffer, toHost host: String, port: Int, node: NodeID) {
+        send(frame, toHost: host, port: port, node: node, droppable: true)
+    }
+
+    private func send(
+        _ frame: ByteBuffer, toHost host: String, port: Int, node: NodeID? = nil, droppable: Bool = false
+    ) {
         let key = "\(host):\(port)"
         let now = clock()
         enum Action {
@@ -160,6 +167,11 @@ extension ClusterController {
         }
         switch action {
         case .write(let channel):
+            if droppable && !channel.isWritable {
+                logger.debug(
+                    "Dropping a publish frame for a cluster bus link that is behind", metadata: ["peer": "\(key)"])
+                return
+            }
             channel.writeAndFlush(frame, promise: nil)
         case .connect(let loop):
             connect(key: key, host: host, port: port, node: node, on: loop)
@@ -173,6 +185,10 @@ extension ClusterController {
         ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(
+                .writeBufferWaterMark,
+                value: .init(low: BusFrame.maximumPublishPayload, high: 4 * BusFrame.maximumPublishPayload)
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(BusOutboundHandler())

@@ -190,6 +190,9 @@ final class ClusterController: Sendable {
     /// One message arrived from `ip`.
     func receive(_ message: BusMessage, from ip: String) {
         if isPartitioned(message.sender.id) { return }
+        if case .publish(let channel, let payload) = message.kind {
+            receivePublish(message, channel: channel, payload: payload)
+        }
         update { gossip, now, out in
             out += gossip.receive(message, from: ip, now: now)
         }

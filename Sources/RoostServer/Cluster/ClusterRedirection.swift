@@ -24,7 +24,9 @@ enum ClusterRedirection {
         let now = context.now
         let arguments = context.arguments
         let server = context.server
-        let replicaRead = context.readOnly && command.flags.contains(.readonly)
+        // Shard channels are served by the replicas of their slot's primary too (Redis 7.0).
+        let replicaRead =
+            (context.readOnly && command.flags.contains(.readonly)) || command.flags.contains(.pubsub)
         let decision = routing.route(
             slot: slot, asking: asking, multipleKeys: keyCount > 1, replicaRead: replicaRead
         ) {
@@ -34,6 +36,45 @@ enum ClusterRedirection {
                 for index in positions.indexes(argumentCount: arguments.count) {
                     let found = arguments[index].withUnsafeReadableBytes { keyspace.peek($0, now: now) } != nil
                     if found { existing += 1 } else { missing += 1 }
+                }
+            }
+            return (existing, missing)
+        }
+        return decision.error
+    }
+}
+
+extension ClusterRedirection {
+    /// `EXEC`'s cluster check (Redis's `getNodeByQuery` over a transaction): every key of every queued command
+    /// must hash to one slot this node serves. `nil` when the transaction may run (also when it has no keys).
+    static func checkTransaction(
+        _ queued: [TransactionState.QueuedCommand], _ context: inout CommandContext, _ cluster: ClusterController
+    ) -> CommandError? {
+        var slot: Int?
+        var keyCount = 0
+        for entry in queued {
+            let command = entry.command.takeUnretainedValue()
+            for index in command.keys.indexes(argumentCount: entry.arguments.count) {
+                let keySlot = entry.arguments[index].withUnsafeReadableBytes { RoostCluster.keySlot($0) }
+                keyCount += 1
+                if let slot, slot != keySlot { return ClusterRouting.crossSlot }
+                slot = keySlot
+            }
+        }
+        guard let slot else { return nil }
+        let now = context.now
+        let server = context.server
+        let decision = cluster.routing.route(slot: slot, asking: false, multipleKeys: keyCount > 1) {
+            var existing = 0
+            var missing = 0
+            server.keyspace.withLock { keyspace in
+                for entry in queued {
+                    let command = entry.command.takeUnretainedValue()
+                    for index in command.keys.indexes(argumentCount: entry.arguments.count) {
+                        let found =
+                            entry.arguments[index].withUnsafeReadableBytes { keyspace.peek($0, now: now) } != nil
+                        if found { existing += 1 } else { missing += 1 }
+                    }
                 }
             }
             return (existing, missing)

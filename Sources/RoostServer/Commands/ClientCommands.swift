@@ -69,18 +69,21 @@ enum ClientCommands {
         let age = (now - session.createdAt) / 1000
         let idle = max(0, (now - visible.lastInteraction) / 1000)
         let tracking = trackingFields(session.id, server: server)
-        let flags = flags(visible.kind, subscribed: visible.subscriptions > 0, tracking: tracking.flags)
+        let subscribed = visible.subscriptions + visible.patternSubscriptions + visible.shardSubscriptions > 0
+        let flags = flags(
+            visible.kind, subscribed: subscribed, inMulti: visible.queuedCommands >= 0, tracking: tracking.flags)
         return "id=\(session.id) addr=\(session.address) laddr=\(session.localAddress) fd=\(session.descriptor) "
             + "name=\(visible.name) age=\(age) idle=\(idle) flags=\(flags) db=\(visible.database) "
-            + "sub=\(visible.subscriptions) psub=0 ssub=0 "
-            + "multi=-1 qbuf=\(visible.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 "
+            + "sub=\(visible.subscriptions) psub=\(visible.patternSubscriptions) ssub=\(visible.shardSubscriptions) "
+            + "multi=\(visible.queuedCommands) qbuf=\(visible.queryBufferBytes) qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 "
             + "oll=0 omem=0 tot-mem=0 events=r cmd=\(visible.lastCommand) user=default redir=\(tracking.redirect) "
             + "resp=\(visible.respVersion)"
     }
 
-    /// `CLIENT LIST`'s flags in Redis's order: `S` a replica, `M` a primary, `P` subscribed to a channel, then the
-    /// tracking flags (`t`, `R`, `B`); `N` when none applies.
-    static func flags(_ kind: String, subscribed: Bool = false, tracking: String = "") -> String {
+    /// `CLIENT LIST`'s flags in Redis's order: `S` a replica, `M` a primary, `P` subscribed, `x` in a `MULTI`, then
+    /// the tracking flags (`t`, `R`, `B`); `N` when none applies.
+    static func flags(_ kind: String, subscribed: Bool = false, inMulti: Bool = false, tracking: String = "") -> String
+    {
         var flags: String
         switch kind {
         case "replica": flags = "S"
@@ -88,6 +91,7 @@ enum ClientCommands {
         default: flags = ""
         }
         if subscribed { flags += "P" }
+        if inMulti { flags += "x" }
         flags += tracking
         return flags.isEmpty ? "N" : flags
     }

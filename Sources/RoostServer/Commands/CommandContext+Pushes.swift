@@ -4,7 +4,8 @@ import RoostProtocol
 extension CommandContext {
     /// Appends the pushes queued for this connection to the reply buffer, after every reply already in it. Runs on
     /// the connection's event loop only (after a command, or from the handler's ``PendingPushesEvent``).
-    /// Consecutive invalidations of keys are sent as one message.
+    /// Consecutive invalidations of keys are sent as one message. Published messages are written whatever the
+    /// connection subscribes to now: one queued before an `UNSUBSCRIBE` still arrives after its confirmation.
     mutating func writePendingPushes() {
         guard session.hasPushes.load(ordering: .acquiring) else { return }
         let pushes = session.takePushes()
@@ -20,6 +21,8 @@ extension CommandContext {
                 writeInvalidation(.keys(keys), redirected: redirected)
             case .invalidate(.all, let redirected):
                 writeInvalidation(.all, redirected: redirected)
+            case .message:
+                writePush(pushes[position])
             case .redirectBroken(let id):
                 // Only RESP3 can carry it on the data connection (as in Redis).
                 if respVersion == .resp3 {
@@ -32,6 +35,16 @@ extension CommandContext {
         }
     }
 
+    /// Writes a published message (a RESP3 push, a RESP2 array) now, in the reply stream; other pushes are ignored.
+    mutating func writePush(_ push: PendingPush) {
+        guard case .message(let kind, let pattern, let channel, let payload) = push else { return }
+        out.writeRESPPushHeader(pattern == nil ? 3 : 4, respVersion)
+        out.writeRESPBulkString(kind.rawValue)
+        if let pattern { out.writeRESPBulkString(pattern) }
+        out.writeRESPBulkString(channel)
+        out.writeRESPBulkString(payload)
+    }
+
     /// `>2 invalidate payload` on RESP3; on RESP2 `message __redis__:invalidate payload` when the invalidation was
     /// redirected here and this connection subscribes (Redis checks pub/sub mode, not the channel); else nothing,
     /// since RESP2 cannot carry it. The payload is the array of keys, or null for a flush.
@@ -39,7 +52,7 @@ extension CommandContext {
         if respVersion == .resp3 {
             out.writeRESPPushHeader(2, .resp3)
             out.writeRESPBulkString("invalidate")
-        } else if redirected && !subscribedChannels.isEmpty {
+        } else if redirected && pubsub.isSubscribed {
             out.writeRESPArrayHeader(3)
             out.writeRESPBulkString("message")
             out.writeRESPBulkString(PubSubRegistry.invalidationChannel)

@@ -47,10 +47,12 @@ public struct CommandContext {
     var pendingStatistics = PendingStatistics()
     /// `CLIENT TRACKING` state of this connection (mirrors the server's ``TrackingTable`` entry).
     var tracking = ConnectionTracking()
-    /// Pub/sub channels this connection subscribes to, in subscription order.
-    var subscribedChannels: [[UInt8]] = []
-    /// Tracking is on or a channel is subscribed: the dispatcher takes its slower path
-    /// (``Dispatcher/runWithConnectionModes(_:_:)``). One flag, so other connections pay one branch.
+    /// Pub/sub channels, patterns and shard channels this connection subscribes to.
+    var pubsub = PubSubSubscriptions()
+    /// `MULTI` state: the queued commands and `WATCH`ed keys.
+    var transaction = TransactionState()
+    /// Tracking is on, a channel is subscribed, a transaction is open or keys are watched: the dispatcher takes its
+    /// slower path (``Dispatcher/runWithConnectionModes(_:_:)``). One flag, so other connections pay one branch.
     var hasConnectionModes = false
 
     /// A connection's tracking state.
@@ -63,7 +65,7 @@ public struct CommandContext {
 
     /// Recomputes ``hasConnectionModes`` after tracking or subscriptions changed.
     mutating func refreshConnectionModes() {
-        hasConnectionModes = tracking.enabled || !subscribedChannels.isEmpty
+        hasConnectionModes = tracking.enabled || pubsub.isSubscribed || transaction.isActive
     }
 
     /// Statistics gathered during a batch: commands processed, and the calls of the latest command.

@@ -44,7 +44,7 @@ enum ConnectionCommands {
     }
 
     static func ping(_ context: inout CommandContext) throws(CommandError) {
-        if !context.subscribedChannels.isEmpty && context.respVersion == .resp2 {
+        if context.pubsub.isSubscribed && context.respVersion == .resp2 {
             // A RESP2 subscriber gets PING's answer in the shape of a message: `pong` and the argument or "".
             guard context.count <= 2 else { throw .wrongArity("ping") }
             context.out.writeRESPArrayHeader(2)
@@ -158,6 +158,7 @@ enum ConnectionCommands {
     static func reset(_ context: inout CommandContext) throws(CommandError) {
         ClientCommands.disableTracking(&context)
         PubSubCommands.unsubscribeAll(&context)
+        TransactionCommands.discard(&context)
         context.respVersion = .resp2
         context.authenticated = context.server.currentConfiguration.requirePass == nil
         context.session.visible.withLock { $0.name = "" }

@@ -176,11 +176,16 @@ struct InfoReport {
             ("keyspace_hits", "\(keyspace.keyspaceHits)"),
             ("keyspace_misses", "\(keyspace.keyspaceMisses)"),
             ("pubsub_channels", "\(server.pubsub.channelCount)"),
-            ("pubsub_patterns", "0"),
+            ("pubsub_patterns", "\(server.pubsub.count(.pattern))"),
+            ("pubsubshard_channels", "\(server.pubsub.count(.shardChannel))"),
             ("tracking_total_keys", "\(tracking.keys)"),
             ("tracking_total_items", "\(tracking.items)"),
             ("tracking_total_prefixes", "\(tracking.prefixes)"),
             ("total_error_replies", "\(stats.errorReplies.load(ordering: .relaxed))"),
+            (
+                "client_output_buffer_limit_disconnections",
+                "\(stats.outputLimitDisconnections.load(ordering: .relaxed))"
+            ),
         ]
     }
 

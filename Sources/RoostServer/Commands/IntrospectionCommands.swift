@@ -58,6 +58,7 @@ enum IntrospectionCommands {
         case .generic: result.append("@keyspace")
         case .connection: result.append("@connection")
         case .pubsub: result.append("@pubsub")
+        case .transactions: result.append("@transaction")
         case .server: break
         }
         result.append(command.flags.contains(.fast) ? "@fast" : "@slow")

@@ -10,6 +10,19 @@ enum PendingPush: Sendable, Hashable {
     case invalidate(TrackingTable.Invalidation, redirected: Bool)
     /// The client this connection redirects its invalidations to is gone (RESP3 `tracking-redir-broken`).
     case redirectBroken(UInt64)
+    /// A published message: `message channel payload`, `pmessage pattern channel payload` or
+    /// `smessage channel payload` (a RESP3 push, a RESP2 array).
+    case message(MessageKind, pattern: ByteBuffer?, channel: ByteBuffer, payload: ByteBuffer)
+
+    /// The first element of a published message's frame.
+    enum MessageKind: String, Sendable, Hashable {
+        /// A channel subscription's message (`SUBSCRIBE`).
+        case message
+        /// A pattern subscription's message (`PSUBSCRIBE`).
+        case pmessage
+        /// A shard channel subscription's message (`SSUBSCRIBE`).
+        case smessage
+    }
 }
 
 /// A user event asking the connection's handler to write its pending pushes.

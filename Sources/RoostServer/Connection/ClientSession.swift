@@ -24,6 +24,12 @@ public final class ClientSession: Sendable {
         public var kind = "normal"
         /// Pub/sub channels subscribed to (`CLIENT LIST` `sub=`, flag `P`).
         public var subscriptions = 0
+        /// Patterns subscribed to (`CLIENT LIST` `psub=`).
+        public var patternSubscriptions = 0
+        /// Shard channels subscribed to (`CLIENT LIST` `ssub=`).
+        public var shardSubscriptions = 0
+        /// Commands queued in an open `MULTI`, or -1 outside one (`CLIENT LIST` `multi=`, flag `x`).
+        public var queuedCommands = -1
     }
 
     /// Unique, increasing connection id (`CLIENT ID`).

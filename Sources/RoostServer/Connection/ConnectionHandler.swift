@@ -28,6 +28,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var registered = false
     /// A command is blocked (``CommandContext/blocked``): input is buffered, not executed, until it resumes.
     private var suspended = false
+    /// When (monotonic milliseconds) the unsent output first passed the soft output limit, while it stays past it.
+    private var softLimitSince: Int64?
 
     private let coalescer: FlushCoalescer?
     /// Set while a flush is queued on the coalescer (replies already written to the channel, not yet flushed).
@@ -79,6 +81,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if commandContext.isReplicationFeed { server.replication.detach(clientID: id) }
             ClientCommands.disableTracking(&commandContext)
             PubSubCommands.unsubscribeAll(&commandContext)
+            TransactionCommands.discard(&commandContext)
         }
         registered = false
         context.fireChannelInactive()
@@ -141,10 +144,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         if event is PendingPushesEvent {
             // Invalidations queued by other connections: after every reply already produced (see Tracking).
             guard !closing, commandContext != nil else { return }
+            recycleReplyBuffer(context: context)
             commandContext.writePendingPushes()
             flushReplies(context: context)
             // A client that never reads is closed at its output limit, as it would be for replies.
-            if !context.channel.isWritable { _ = exceedsOutputLimit(context) }
+            if !context.channel.isWritable {
+                _ = exceedsOutputLimit(context)
+            } else {
+                softLimitSince = nil
+            }
             return
         }
         if let event = event as? ChannelEvent, event == .inputClosed {
@@ -180,13 +188,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         // the channel has written and released them, reuses the buffer's storage instead of allocating a new one
         // (clearing a buffer the channel still shares would copy it). A buffer grown past 64 KiB by a large reply
         // is dropped, so an idle connection does not keep it.
-        if commandContext.out.readableBytes == 0 {
-            if commandContext.out.capacity > ConnectionHandler.replyFlushThreshold {
-                commandContext.out = context.channel.allocator.buffer(capacity: 1024)
-            } else {
-                commandContext.out.clear()
-            }
-        }
+        recycleReplyBuffer(context: context)
         Dispatcher.beginBatch(&commandContext)
         // Invalidations queued for this connection before its new commands run go out before their replies, as
         // on Redis's single thread: a client that sends a read after another connection's write was acknowledged
@@ -235,6 +237,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Starts the reply buffer afresh once everything in it was handed to the channel: cleared (its storage reused
+    /// when the channel has released it), or replaced when a large reply grew it past 64 KiB. Done before every
+    /// read batch and every batch of pushes, so a subscriber that never sends a command does not append to one
+    /// ever-growing buffer whose storage every pending write would keep alive.
+    private func recycleReplyBuffer(context: ChannelHandlerContext) {
+        guard commandContext.out.readableBytes == 0 else { return }
+        if commandContext.out.capacity > ConnectionHandler.replyFlushThreshold {
+            commandContext.out = context.channel.allocator.buffer(capacity: 1024)
+        } else {
+            commandContext.out.clear()
+        }
+    }
+
     /// Stops executing this connection's pipeline until `blocked` completes; then answers (or runs the command
     /// again) and carries on with what arrived meanwhile.
     private func suspend(on blocked: EventLoopFuture<BlockedOutcome>, arguments: [ByteBuffer]) {
@@ -265,15 +280,31 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Closes the connection if its unsent replies exceed the output limit (checked only once the socket has
-    /// stopped accepting writes, so the common path pays nothing).
+    /// Closes the connection if its unsent replies exceed its class's output limit (checked only once the socket
+    /// has stopped accepting writes, so the common path pays nothing): a subscriber is held to the `pubsub` class
+    /// of `client-output-buffer-limit` (closed at once past the hard limit, or after staying past the soft limit
+    /// for its seconds, as Redis does), anything else to the `normal` class's hard limit.
     private func exceedsOutputLimit(_ context: ChannelHandlerContext) -> Bool {
         let pending = (try? context.channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0
-        guard limits.outputBufferLimit > 0, pending > limits.outputBufferLimit else { return false }
+        let subscriber = commandContext.pubsub.isSubscribed
+        let limit = subscriber ? limits.pubsubOutputLimit : limits.normalOutputLimit
+        var exceeded = limit.hard > 0 && pending > limit.hard
+        if !exceeded && limit.soft > 0 && pending > limit.soft {
+            let now = Clock.monotonicMicroseconds() / 1000
+            let since = softLimitSince ?? now
+            softLimitSince = since
+            exceeded = now - since >= Int64(limit.seconds) * 1000
+        } else if !exceeded {
+            softLimitSince = nil
+        }
+        guard exceeded else { return false }
         server.logger.warning(
-            "closing client whose unsent replies exceed the output buffer limit",
+            subscriber
+                ? "closing subscriber whose unsent messages exceed the pubsub output buffer limit"
+                : "closing client whose unsent replies exceed the output buffer limit",
             metadata: ["client.id": "\(commandContext.session.id)", "bytes": "\(pending)"]
         )
+        server.statistics.outputLimitDisconnections.add(1, ordering: .relaxed)
         closing = true
         context.close(promise: nil)
         return true
@@ -300,8 +331,10 @@ final class ConnectionHandler: ChannelInboundHandler {
 struct ConnectionLimits {
     var request = RESPRequestLimits()
     var queryBufferLimit = 1 << 30
-    /// Unsent reply bytes after which a normal client is closed (`client-output-buffer-limit normal`'s hard limit).
-    var outputBufferLimit = 0
+    /// `client-output-buffer-limit normal`.
+    var normalOutputLimit = ServerConfiguration.OutputBufferLimit(hard: 0, soft: 0, seconds: 0)
+    /// `client-output-buffer-limit pubsub`, for a connection that subscribes to anything.
+    var pubsubOutputLimit = ServerConfiguration.OutputBufferLimit(hard: 0, soft: 0, seconds: 0)
     var requirePass: String?
     var generation = -1
 
@@ -311,7 +344,8 @@ struct ConnectionLimits {
         request.maxBulkLength = config.protoMaxBulkLength
         queryBufferLimit = config.clientQueryBufferLimit
         requirePass = config.requirePass
-        outputBufferLimit = config.outputBufferLimits.normal.hard
+        normalOutputLimit = config.outputBufferLimits.normal
+        pubsubOutputLimit = config.outputBufferLimits.pubsub
     }
 }
 

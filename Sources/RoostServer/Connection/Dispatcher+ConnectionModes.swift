@@ -15,7 +15,7 @@ extension Dispatcher {
     /// - the `CLIENT CACHING` mark lasts for one command (any `CLIENT` subcommand keeps it, as in Redis);
     /// - pushes queued for the connection (its own invalidations among them) follow the command's reply.
     static func runWithConnectionModes(_ command: Command, _ context: inout CommandContext) {
-        if !context.subscribedChannels.isEmpty && context.respVersion == .resp2
+        if context.pubsub.isSubscribed && context.respVersion == .resp2
             && !allowedWhileSubscribed.contains(command.parent ?? command.name)
         {
             command.statistics.recordRejection()

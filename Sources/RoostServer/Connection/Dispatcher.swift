@@ -80,6 +80,10 @@ enum Dispatcher {
             reject(&context, CommandError("NOAUTH Authentication required."))
             return
         }
+        if context.transaction.inMulti && !TransactionCommands.runsInsideMulti(command) {
+            queue(command, &context)
+            return
+        }
         if context.fromPrimary {
             runHandler(command, &context)
             return
@@ -154,10 +158,22 @@ enum Dispatcher {
         context.lastCommand = reference
     }
 
+    /// Answers `error` instead of running the command; inside `MULTI` the refusal dooms the transaction (Redis's
+    /// `flagTransaction`).
+    /// A refused `EXEC` discards the transaction and says why (Redis's `execCommandAbort`).
     static func reject(_ context: inout CommandContext, _ error: CommandError) {
+        var message = error.message
+        if context.count > 0, context.argument(0, is: "EXEC") {
+            TransactionCommands.discard(&context)
+            message =
+                "EXECABORT Transaction discarded because of: "
+                + (message.hasPrefix("ERR ") ? String(message.dropFirst(4)) : message)
+        } else if context.transaction.inMulti {
+            context.transaction.failed = true
+        }
         context.pendingStatistics.processed += 1
         context.server.statistics.errorReplies.add(1, ordering: .relaxed)
-        context.out.writeRESPError(error.message)
+        context.out.writeRESPError(message)
     }
 
     /// Redis's unknown-command error: the name and the first arguments, quoted, up to about 128 characters.

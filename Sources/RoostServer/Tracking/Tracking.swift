@@ -11,7 +11,7 @@ import Synchronization
 /// everything. So one hook covers every writer: RESP write commands, `EXPIRE`/`DEL`, lazy and active expiry,
 /// eviction under `maxmemory`, memcached-port writes, and, on a replica, the records applied from its primary's
 /// stream (a full resynchronisation empties the keyspace, which is reported as a flush). The observer
-/// (``TrackingObserver``) is installed only while some client tracks, so a server where nobody tracks pays one
+/// (``ServerKeyspaceObserver``) forwards to tracking only while some client tracks, so a server where nobody tracks pays one
 /// nil check per change.
 ///
 /// ## Ordering: why a reader never keeps a stale value
@@ -72,7 +72,7 @@ final class Tracking: Sendable {
                 table.enable(id, options: options, prefixes: prefixes)
                 return .success(())
             }
-            if keyspace.observer == nil { keyspace.observer = TrackingObserver(server: server) }
+            ServerKeyspaceObserver.update(&keyspace, server: server, tracking: true)
             return outcome
         }
         try outcome.get()
@@ -89,7 +89,7 @@ final class Tracking: Sendable {
                 if table.clients.isEmpty { table.forgetKeys() }
                 return table.clients.isEmpty
             }
-            if idle { keyspace.observer = nil }
+            if idle { ServerKeyspaceObserver.update(&keyspace, server: server, tracking: false) }
         }
     }
 
@@ -145,24 +145,5 @@ final class Tracking: Sendable {
                 session?.enqueue(.redirectBroken(directive.redirect))
             }
         }
-    }
-}
-
-/// The keyspace's observer while any client tracks: forwards changes to the server's ``Tracking``.
-///
-/// Unowned: the server owns the keyspace, which owns this observer.
-final class TrackingObserver: KeyspaceObserver {
-    unowned let server: ServerState
-
-    init(server: ServerState) {
-        self.server = server
-    }
-
-    func keyspace(changed key: UnsafeRawBufferPointer, cause: KeyChangeCause) {
-        server.tracking.keyChanged(key, cause: cause, server: server)
-    }
-
-    func keyspaceFlushed() {
-        server.tracking.flushed(server: server)
     }
 }
