@@ -140,6 +140,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    /// The unsent output drained below NIO's low-water mark (far below any soft limit): the soft limit's clock
+    /// restarts, as Redis's does when a check finds the client under it. Without this a subscriber that drains
+    /// between bursts was closed once its bursts had spanned the soft seconds, since the check runs only after a
+    /// burst is written, when it is above the limit again.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { softLimitSince = nil }
+        context.fireChannelWritabilityChanged()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is PendingPushesEvent {
             // Invalidations queued by other connections: after every reply already produced (see Tracking).
