@@ -146,8 +146,21 @@ final class ServerProcess: @unchecked Sendable {
         try await waitUntilReady()
     }
 
-    /// SIGSTOP: the process keeps its sockets but answers nothing.
-    func pause() { kill(pid, SIGSTOP) }
+    /// SIGSTOP: the process keeps its sockets but answers nothing. Returns once the kernel reports it stopped
+    /// (state `T` in /proc), at most 2 s: a signal is not acted on the instant it is sent, and a command sent
+    /// in between would still be answered (a CI run failed that way).
+    func pause() {
+        kill(pid, SIGSTOP)
+        let deadline = Date().addingTimeInterval(2)
+        while Date() < deadline {
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T"
+            {
+                return
+            }
+            usleep(1_000)
+        }
+    }
 
     /// SIGCONT.
     func resume() { kill(pid, SIGCONT) }
