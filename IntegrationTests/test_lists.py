@@ -1,0 +1,198 @@
+"""Lists (issue 9) against real roostd processes: blocking pops with several real redis-py clients — fair FIFO
+wake-up (five clients blocked on one key get one element each, in the order they blocked), BRPOP from several keys,
+timeouts (fractional seconds, null replies), BLMOVE served by a push and chained into another blocked client, a
+client killed while blocked is forgotten (the next element goes to the next client), pushes from a connection on
+another event loop (roostd runs four here; NIO hands connections to its loops in turn), INFO blocked_clients, MULTI
+never blocks; memory back to its baseline after DEL and expiry; LISTSTATE refused from clients.
+
+The blocking tests also pass against redis-server (ROOSTD=/usr/bin/redis-server)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from servers import target_is_redis
+
+pytestmark = pytest.mark.time_limit(90)
+
+
+def _redis(server, **kw) -> redis.Redis:
+    return redis.Redis(host=server.host, port=server.port, socket_timeout=15, **kw)
+
+
+def _wait(pred, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _blocked(r: redis.Redis) -> int:
+    return int(r.info("clients")["blocked_clients"])
+
+
+@pytest.fixture
+def server(start_roost):
+    if target_is_redis():
+        return start_roost("--loglevel", "warning")
+    return start_roost("--loglevel", "warning", "--event-loops", "4")
+
+
+def _block_in_order(server, control, count, command):
+    """Starts `count` clients, each blocking with `command(client)` once the previous one is blocked; returns the
+    threads and the results list (index = blocking order)."""
+    results: list = [None] * count
+    threads = []
+    for index in range(count):
+        client = _redis(server)
+
+        def run(index=index, client=client):
+            results[index] = command(client)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        threads.append(thread)
+        _wait(lambda: _blocked(control) == index + 1, 5, f"client {index} to block")
+    return threads, results
+
+
+def test_five_clients_blocked_on_one_key_each_get_one_in_blocking_order(server):
+    control = _redis(server)
+    threads, results = _block_in_order(server, control, 5, lambda c: c.blpop(["queue"], timeout=0))
+    # The pusher is a sixth connection: with four event loops it sits on another loop than most blockers.
+    pusher = _redis(server)
+    assert pusher.rpush("queue", "e0", "e1", "e2", "e3", "e4") == 5
+    for thread in threads:
+        thread.join(10)
+    assert results == [(b"queue", f"e{i}".encode()) for i in range(5)]
+    assert control.exists("queue") == 0
+    assert _blocked(control) == 0
+
+
+def test_one_element_per_push_serves_the_oldest_waiter_first(server):
+    control = _redis(server)
+    threads, results = _block_in_order(server, control, 3, lambda c: c.brpop(["a", "b"], timeout=0))
+    pusher = _redis(server)
+    pusher.lpush("b", "first")
+    _wait(lambda: results[0] is not None, 5, "the first waiter")
+    assert results[0] == (b"b", b"first") and results[1] is None and results[2] is None
+    pusher.lpush("a", "second")
+    pusher.lpush("b", "third")
+    for thread in threads:
+        thread.join(10)
+    assert results[1] == (b"a", b"second") and results[2] == (b"b", b"third")
+
+
+def test_timeouts_reply_null_after_about_the_timeout(server):
+    r = _redis(server)
+    start = time.monotonic()
+    assert r.blpop(["nothing"], timeout=0.3) is None
+    elapsed = time.monotonic() - start
+    assert 0.25 <= elapsed < 2.0
+    start = time.monotonic()
+    assert r.blmove("nothing", "dst", 0.2, "LEFT", "RIGHT") is None
+    assert 0.15 <= time.monotonic() - start < 2.0
+    assert r.exists("dst") == 0
+    assert _blocked(r) == 0
+    # Still usable afterwards; a timed-out waiter does not take a later element.
+    r.rpush("later", "x")
+    assert r.lpop("later") == b"x"
+
+
+def test_blmove_served_by_a_push_chains_into_a_client_blocked_on_the_destination(server):
+    control = _redis(server)
+    mover_result = {}
+    mover = _redis(server)
+    mover_thread = threading.Thread(
+        target=lambda: mover_result.setdefault("v", mover.blmove("src", "dst", 0, "RIGHT", "LEFT")), daemon=True)
+    mover_thread.start()
+    _wait(lambda: _blocked(control) == 1, 5, "BLMOVE to block")
+    popper_result = {}
+    popper = _redis(server)
+    popper_thread = threading.Thread(
+        target=lambda: popper_result.setdefault("v", popper.blpop(["dst"], timeout=0)), daemon=True)
+    popper_thread.start()
+    _wait(lambda: _blocked(control) == 2, 5, "BLPOP to block")
+    control.rpush("src", "x", "y")
+    mover_thread.join(10)
+    popper_thread.join(10)
+    assert mover_result["v"] == b"y"
+    assert popper_result["v"] == (b"dst", b"y")
+    assert control.lrange("src", 0, -1) == [b"x"]
+    assert control.exists("dst") == 0
+
+
+def test_a_client_killed_while_blocked_is_forgotten(server):
+    control = _redis(server)
+    raw = socket.create_connection((server.host, server.port), timeout=5)
+    raw.sendall(b"*3\r\n$5\r\nBLPOP\r\n$4\r\njobs\r\n$1\r\n0\r\n")
+    _wait(lambda: _blocked(control) == 1, 5, "the raw client to block")
+    threads, results = [], [None]
+    survivor = _redis(server)
+
+    def run():
+        results[0] = survivor.blpop(["jobs"], timeout=0)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    _wait(lambda: _blocked(control) == 2, 5, "the second client to block")
+    raw.close()
+    _wait(lambda: _blocked(control) == 1, 5, "the closed client to be forgotten")
+    control.rpush("jobs", "only")
+    thread.join(10)
+    assert results[0] == (b"jobs", b"only")
+    assert control.exists("jobs") == 0
+
+
+def test_multi_runs_blocking_pops_without_blocking(server):
+    r = _redis(server)
+    pipe = r.pipeline(transaction=True)
+    pipe.blpop(["empty"], timeout=0).blmove("empty", "d", 0, "LEFT", "LEFT").rpush("empty", "v")
+    pipe.brpop(["empty"], timeout=0)
+    assert pipe.execute() == [None, None, 1, (b"empty", b"v")]
+
+
+def test_a_push_inside_exec_serves_a_blocked_client_after_exec(server):
+    control = _redis(server)
+    threads, results = _block_in_order(server, control, 1, lambda c: c.blpop(["tq"], timeout=0))
+    pipe = control.pipeline(transaction=True)
+    pipe.rpush("tq", "a", "b").llen("tq")
+    assert pipe.execute() == [2, 2]  # the waiter is served after EXEC, not between its commands
+    threads[0].join(10)
+    assert results[0] == (b"tq", b"a")
+    assert control.lrange("tq", 0, -1) == [b"b"]
+
+
+@pytest.mark.skipif(target_is_redis(), reason="roostd's memory accounting")
+def test_memory_returns_to_baseline_after_del_and_expiry(server):
+    r = _redis(server)
+    r.set("warm", "x")
+    r.delete("warm")
+    baseline = int(r.info("memory")["used_memory"])
+    for round_ in range(2):
+        r.rpush("big", *[f"element-{i}" * 4 for i in range(2000)])
+        grown = int(r.info("memory")["used_memory"])
+        assert grown > baseline + 2000 * 40
+        r.lpop("big", 1500)
+        assert int(r.info("memory")["used_memory"]) < grown
+        if round_ == 0:
+            r.delete("big")
+        else:
+            r.pexpire("big", 50)
+            time.sleep(0.1)
+            assert r.exists("big") == 0
+        _wait(lambda: int(r.info("memory")["used_memory"]) == baseline, 5, "used_memory back to its baseline")
+
+
+@pytest.mark.skipif(target_is_redis(), reason="roostd's LISTSTATE record")
+def test_liststate_is_refused_from_clients(server):
+    r = _redis(server)
+    with pytest.raises(redis.ResponseError, match="unknown command"):
+        r.execute_command("LISTSTATE", "k", "0", "a")
