@@ -196,3 +196,47 @@ def test_liststate_is_refused_from_clients(server):
     r = _redis(server)
     with pytest.raises(redis.ResponseError, match="unknown command"):
         r.execute_command("LISTSTATE", "k", "0", "a")
+
+
+@pytest.mark.skipif(target_is_redis(), reason="roostd's replication records and memcached port")
+def test_lists_replicate_by_full_sync_and_stream_including_served_blocking_pops(start_roost):
+    primary = start_roost("--loglevel", "warning", name="primary")
+    replica = start_roost("--loglevel", "warning", name="replica")
+    P, R = _redis(primary), _redis(replica)
+    P.rpush("before", "a", "b", "c")  # reaches the replica in the full sync
+    P.pexpire("before", 100_000)
+    assert R.replicaof(primary.host, primary.port)
+    _wait(lambda: R.info("replication").get("master_link_status") == "up", 15, "the replica link")
+    threads, results = _block_in_order(primary, P, 1, lambda c: c.blmove("q", "moved", 0, "LEFT", "RIGHT"))
+    P.rpush("q", "x", "y")
+    threads[0].join(10)
+    assert results[0] == b"x"
+    P.lpush("after", "1", "2")
+    P.linsert("after", "BEFORE", "1", "mid")
+    assert P.wait(1, 10_000) >= 1
+    _wait(lambda: R.lrange("after", 0, -1) == [b"2", b"mid", b"1"], 10, "the stream")
+    assert R.lrange("before", 0, -1) == [b"a", b"b", b"c"] and R.pttl("before") > 0
+    assert R.lrange("q", 0, -1) == [b"y"]
+    assert R.lrange("moved", 0, -1) == [b"x"]
+    P.delete("after")
+    assert P.wait(1, 10_000) >= 1
+    _wait(lambda: R.exists("after") == 0, 10, "the delete")
+
+
+@pytest.mark.skipif(target_is_redis(), reason="roostd's memcached port")
+def test_the_memcached_port_sees_a_list_as_a_miss_and_set_replaces_it(start_roost):
+    from servers import free_port
+    mc_port = free_port()
+    server = start_roost("--loglevel", "warning", "--memcached-port", str(mc_port))
+    r = _redis(server)
+    r.rpush("k", "a")
+    with socket.create_connection((server.host, mc_port), timeout=5) as mc:
+        def ask(line: bytes) -> bytes:
+            mc.sendall(line)
+            time.sleep(0.05)
+            return mc.recv(4096)
+        assert ask(b"get k\r\n") == b"END\r\n"
+        assert ask(b"add k 0 0 1\r\nv\r\n") == b"NOT_STORED\r\n"
+        assert r.type("k") == b"list"
+        assert ask(b"set k 0 0 1\r\nv\r\n") == b"STORED\r\n"
+    assert r.get("k") == b"v"
