@@ -240,3 +240,27 @@ def test_the_memcached_port_sees_a_list_as_a_miss_and_set_replaces_it(start_roos
         assert r.type("k") == b"list"
         assert ask(b"set k 0 0 1\r\nv\r\n") == b"STORED\r\n"
     assert r.get("k") == b"v"
+
+
+def test_watch_is_aborted_by_a_push_and_not_by_an_unrelated_key(server):
+    control = _redis(server)
+    control.rpush("w", "a")
+    watcher = _redis(server)
+    pipe = watcher.pipeline(transaction=True)
+    pipe.watch("w")
+    control.lpush("w", "b")
+    pipe.multi()
+    pipe.llen("w")
+    with pytest.raises(redis.WatchError):
+        pipe.execute()
+    # After a served blocking pop, a watch taken then is not aborted by a write to another key.
+    control.delete("w")
+    threads, results = _block_in_order(server, control, 1, lambda c: c.blpop(["w"], timeout=0))
+    pipe = watcher.pipeline(transaction=True)
+    control.rpush("w", "x", "y")
+    threads[0].join(10)
+    pipe.watch("w")
+    control.rpush("w2", "unrelated")
+    pipe.multi()
+    pipe.lrange("w", 0, -1)
+    assert pipe.execute() == [[b"y"]]
