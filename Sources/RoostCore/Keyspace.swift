@@ -339,13 +339,13 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 replaceValue(
                     at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
             }
-        case .hash(let value):
+        case .hash, .list:
             if updated.value == original.value && record(index).isAggregate {
                 replaceAggregateExpiry(at: index, updated.expireAt, now: now)
-            } else if value.isEmpty {
-                removeSlot(index, hash: hash)
+            } else if let box = Keyspace.aggregateBox(updated.value) {
+                replaceWithAggregate(at: index, box, expireAt: updated.expireAt, now: now)
             } else {
-                replaceWithAggregate(at: index, HashBox(value), expireAt: updated.expireAt, now: now)
+                removeSlot(index, hash: hash)
             }
         }
     }
@@ -358,8 +358,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 insertNew(
                     key, hash: hash, value: value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash(let value):
-            if !value.isEmpty { insertAggregate(key, hash: hash, HashBox(value), expireAt: entry.expireAt, now: now) }
+        case .hash, .list:
+            if let box = Keyspace.aggregateBox(entry.value) {
+                insertAggregate(key, hash: hash, box, expireAt: entry.expireAt, now: now)
+            }
         }
     }
 
@@ -370,16 +372,17 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             bytes.withUnsafeBytes { value in
                 setString(key, value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash(let value):
+        case .hash, .list:
             let hash = Keyspace.hash(key)
+            let box = Keyspace.aggregateBox(entry.value)
             if let index = liveSlot(key, hash: hash, now: now, writing: true) {
-                if value.isEmpty {
-                    removeSlot(index, hash: hash)
+                if let box {
+                    replaceWithAggregate(at: index, box, expireAt: entry.expireAt, now: now)
                 } else {
-                    replaceWithAggregate(at: index, HashBox(value), expireAt: entry.expireAt, now: now)
+                    removeSlot(index, hash: hash)
                 }
-            } else if !value.isEmpty {
-                insertAggregate(key, hash: hash, HashBox(value), expireAt: entry.expireAt, now: now)
+            } else if let box {
+                insertAggregate(key, hash: hash, box, expireAt: entry.expireAt, now: now)
             }
         }
     }
@@ -574,6 +577,7 @@ extension Value {
         switch self {
         case .string(let bytes): bytes.count
         case .hash(let hash): hash.payloadCount
+        case .list(let list): list.payloadCount
         }
     }
 }

@@ -8,12 +8,15 @@ public enum Value: Sendable, Hashable {
     case string([UInt8])
     /// A hash (fields with values, each optionally expiring).
     case hash(HashValue)
+    /// A list (byte strings in order).
+    case list(ListValue)
 
     /// The name `TYPE` reports for this value.
     public var typeName: String {
         switch self {
         case .string: "string"
         case .hash: "hash"
+        case .list: "list"
         }
     }
 }

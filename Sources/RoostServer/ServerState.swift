@@ -46,6 +46,8 @@ public final class ServerState: Sendable {
     let pubsub = PubSubRegistry()
     /// `WATCH`ed keys and the connections whose transactions they abort.
     let watches = WatchRegistry()
+    /// Clients blocked in `BLPOP` and friends.
+    let blocking = BlockingRegistry()
     /// The event loops serving clients, set when the server starts (a manual failover waits for each to finish its
     /// current batch).
     let eventLoops = Mutex<[any EventLoop]>([])

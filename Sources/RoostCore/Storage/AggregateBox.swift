@@ -1,7 +1,8 @@
 /// The kinds of aggregate value an ``EntryRecord`` can point at (stored in the record's flags, bits 0–1).
 enum AggregateKind: UInt8 {
     case hash = 0
-    // 1, 2 and 3 are free for lists, sets and sorted sets.
+    case list = 1
+    // 2 and 3 are free for sets and sorted sets.
 }
 
 /// The heap object an aggregate key's record points at: the value, and the size and payload the keyspace has counted

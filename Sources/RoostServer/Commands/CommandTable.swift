@@ -27,6 +27,7 @@ public struct CommandTable: Sendable {
                 + ClientCommands.all + IntrospectionCommands.all + ClusterCommands.all + ReplicationCommands.all
                 + DebugCommands.all + LeaseCommands.all + PubSubCommands.all + HashCommands.all
                 + TransactionCommands.all
+                + ListCommands.all
         )
     }
 

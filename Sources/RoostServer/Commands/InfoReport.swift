@@ -134,7 +134,7 @@ struct InfoReport {
         return [
             ("connected_clients", "\(connected)"),
             ("maxclients", "\(server.currentConfiguration.maxClients)"),
-            ("blocked_clients", "0"),
+            ("blocked_clients", String(server.blocking.blockedCount.load(ordering: .relaxed))),
             ("tracking_clients", "\(server.tracking.table.withLock { $0.clients.count })"),
         ]
     }

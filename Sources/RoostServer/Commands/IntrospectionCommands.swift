@@ -55,6 +55,7 @@ enum IntrospectionCommands {
         switch command.group {
         case .string: result.append("@string")
         case .hash: result.append("@hash")
+        case .list: result.append("@list")
         case .generic: result.append("@keyspace")
         case .connection: result.append("@connection")
         case .pubsub: result.append("@pubsub")

@@ -29,6 +29,8 @@ extension KeyCommands {
             return bytes.count <= embeddedStringLimit ? "embstr" : "raw"
         case .hash(let hash):
             return hash.encodingName
+        case .list(let list):
+            return list.encodingName
         }
     }
 

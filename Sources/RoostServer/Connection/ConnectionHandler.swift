@@ -82,6 +82,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             ClientCommands.disableTracking(&commandContext)
             PubSubCommands.unsubscribeAll(&commandContext)
             TransactionCommands.discard(&commandContext)
+            server.blocking.cancel(clientID: id)
         }
         registered = false
         context.fireChannelInactive()
@@ -216,6 +217,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             executed = true
             Dispatcher.execute(&commandContext)
+            server.blocking.serveReady(server)
             if let blocked = commandContext.blocked {
                 suspend(on: blocked, arguments: commandContext.arguments)
                 break
@@ -271,9 +273,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             switch result {
             case .success(.integer(let value)):
                 commandContext.out.writeRESPInteger(value)
+            case .success(.reply(var bytes)):
+                commandContext.out.writeBuffer(&bytes)
             case .success(.retry):
                 commandContext.arguments = arguments
                 Dispatcher.execute(&commandContext)
+                server.blocking.serveReady(server)
                 commandContext.arguments.removeAll(keepingCapacity: true)
                 if let again = commandContext.blocked {
                     suspend(on: again, arguments: arguments)

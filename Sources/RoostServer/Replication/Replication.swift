@@ -369,4 +369,6 @@ enum BlockedOutcome: Sendable {
     case integer(Int)
     /// Run the command again (it waited for a write pause to end).
     case retry
+    /// Write these reply bytes (a blocking list pop served or timed out; empty once its client is gone).
+    case reply(ByteBuffer)
 }
