@@ -97,6 +97,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public internal(set) var volatileAggregateCount = 0
     /// The encoding thresholds new and changed hashes follow (`hash-max-listpack-entries`/`-value`).
     public var hashLimits = HashValue.Limits()
+    /// The encoding threshold of sets (`set-max-intset-entries`).
+    public var setLimits = SetValue.Limits()
     /// Bytes of keys and values stored (payload only; see ``estimatedMemory``).
     public internal(set) var payloadBytes = 0
     /// Lookup, expiry and eviction counters.
@@ -339,13 +341,13 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 replaceValue(
                     at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
             }
-        case .hash(let value):
+        case .hash, .set:
             if updated.value == original.value && record(index).isAggregate {
                 replaceAggregateExpiry(at: index, updated.expireAt, now: now)
-            } else if value.isEmpty {
-                removeSlot(index, hash: hash)
+            } else if let box = Keyspace.makeBox(updated.value, limits: self) {
+                replaceWithAggregate(at: index, box, expireAt: updated.expireAt, now: now)
             } else {
-                replaceWithAggregate(at: index, HashBox(value), expireAt: updated.expireAt, now: now)
+                removeSlot(index, hash: hash)
             }
         }
     }
@@ -358,8 +360,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 insertNew(
                     key, hash: hash, value: value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash(let value):
-            if !value.isEmpty { insertAggregate(key, hash: hash, HashBox(value), expireAt: entry.expireAt, now: now) }
+        case .hash, .set:
+            if let box = Keyspace.makeBox(entry.value, limits: self) {
+                insertAggregate(key, hash: hash, box, expireAt: entry.expireAt, now: now)
+            }
         }
     }
 
@@ -370,16 +374,17 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             bytes.withUnsafeBytes { value in
                 setString(key, value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash(let value):
+        case .hash, .set:
             let hash = Keyspace.hash(key)
+            let box = Keyspace.makeBox(entry.value, limits: self)
             if let index = liveSlot(key, hash: hash, now: now, writing: true) {
-                if value.isEmpty {
-                    removeSlot(index, hash: hash)
+                if let box {
+                    replaceWithAggregate(at: index, box, expireAt: entry.expireAt, now: now)
                 } else {
-                    replaceWithAggregate(at: index, HashBox(value), expireAt: entry.expireAt, now: now)
+                    removeSlot(index, hash: hash)
                 }
-            } else if !value.isEmpty {
-                insertAggregate(key, hash: hash, HashBox(value), expireAt: entry.expireAt, now: now)
+            } else if let box {
+                insertAggregate(key, hash: hash, box, expireAt: entry.expireAt, now: now)
             }
         }
     }
@@ -574,6 +579,7 @@ extension Value {
         switch self {
         case .string(let bytes): bytes.count
         case .hash(let hash): hash.payloadCount
+        case .set(let set): set.payloadCount
         }
     }
 }

@@ -8,12 +8,15 @@ public enum Value: Sendable, Hashable {
     case string([UInt8])
     /// A hash (fields with values, each optionally expiring).
     case hash(HashValue)
+    /// A set of distinct members.
+    case set(SetValue)
 
     /// The name `TYPE` reports for this value.
     public var typeName: String {
         switch self {
         case .string: "string"
         case .hash: "hash"
+        case .set: "set"
         }
     }
 }

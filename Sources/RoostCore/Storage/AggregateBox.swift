@@ -1,7 +1,8 @@
 /// The kinds of aggregate value an ``EntryRecord`` can point at (stored in the record's flags, bits 0–1).
 enum AggregateKind: UInt8 {
     case hash = 0
-    // 1, 2 and 3 are free for lists, sets and sorted sets.
+    case set = 2
+    // 1 and 3 are free for lists and sorted sets.
 }
 
 /// The heap object an aggregate key's record points at: the value, and the size and payload the keyspace has counted
@@ -51,4 +52,23 @@ final class HashBox: AggregateBox {
     override var hasVolatileElements: Bool { hash.volatileCount > 0 }
     override func removeExpiredElements(now: Int64) -> Int { hash.removeExpired(now: now) }
     override var isEmpty: Bool { hash.isEmpty }
+}
+
+/// A set's box.
+final class SetBox: AggregateBox {
+    var set: SetValue
+
+    /// The box's own allocation: object header plus the stored value, as glibc sizes the block.
+    static let ownFootprint = HashValue.heapFootprint(elementBytes: MemoryLayout<SetValue>.size + 8)
+
+    init(_ set: SetValue) {
+        self.set = set
+        super.init(kind: .set)
+    }
+
+    override var value: Value { .set(self.set) }
+    override var currentSize: (footprint: Int, payload: Int) {
+        (SetBox.ownFootprint + self.set.footprint, self.set.payloadCount)
+    }
+    override var isEmpty: Bool { self.set.isEmpty }
 }

@@ -188,6 +188,8 @@ extension ChangeLog {
         }
         if let box = record.box as? HashBox {
             appendHash(&log, key: record.key, box.hash, expireAt: record.expireAt)
+        } else if let box = record.box as? SetBox {
+            appendSetState(&log, key: record.key, box.set, expireAt: record.expireAt)
         }
     }
 

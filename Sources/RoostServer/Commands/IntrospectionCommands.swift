@@ -55,6 +55,7 @@ enum IntrospectionCommands {
         switch command.group {
         case .string: result.append("@string")
         case .hash: result.append("@hash")
+        case .set: result.append("@set")
         case .generic: result.append("@keyspace")
         case .connection: result.append("@connection")
         case .pubsub: result.append("@pubsub")

@@ -29,6 +29,8 @@ extension KeyCommands {
             return bytes.count <= embeddedStringLimit ? "embstr" : "raw"
         case .hash(let hash):
             return hash.encodingName
+        case .set(let set):
+            return set.encodingName
         }
     }
 
