@@ -43,8 +43,10 @@ extension SetCommands {
             return
         }
         guard context.count == 3 else { throw .syntax }
-        let requested = try context.integer(2)
-        guard requested >= 0 else { throw CommandError("ERR value is out of range, must be positive") }
+        // Redis's getPositiveLongFromObjectOrReply: one message for "not a number" and "negative".
+        guard let requested = context.withArgument(2, { RedisNumber.parseInteger($0) }), requested >= 0 else {
+            throw CommandError("ERR value is out of range, must be positive")
+        }
         try context.withSet(reading: false) { set, out throws(CommandError) in
             guard set != nil, requested > 0 else {
                 out.writeRESPSetHeader(0, version)
