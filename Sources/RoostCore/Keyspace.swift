@@ -99,6 +99,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public var hashLimits = HashValue.Limits()
     /// The encoding threshold of sets (`set-max-intset-entries`).
     public var setLimits = SetValue.Limits()
+    /// The encoding thresholds of sorted sets (`zset-max-listpack-entries`/`-value`).
+    public var sortedSetLimits = SortedSetValue.Limits()
     /// Bytes of keys and values stored (payload only; see ``estimatedMemory``).
     public internal(set) var payloadBytes = 0
     /// Lookup, expiry and eviction counters.
@@ -341,7 +343,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 replaceValue(
                     at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
             }
-        case .hash, .set:
+        case .hash, .set, .sortedSet:
             if updated.value == original.value && record(index).isAggregate {
                 replaceAggregateExpiry(at: index, updated.expireAt, now: now)
             } else if let box = Keyspace.makeBox(updated.value, limits: self) {
@@ -360,7 +362,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 insertNew(
                     key, hash: hash, value: value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash, .set:
+        case .hash, .set, .sortedSet:
             if let box = Keyspace.makeBox(entry.value, limits: self) {
                 insertAggregate(key, hash: hash, box, expireAt: entry.expireAt, now: now)
             }
@@ -374,7 +376,7 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             bytes.withUnsafeBytes { value in
                 setString(key, value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash, .set:
+        case .hash, .set, .sortedSet:
             let hash = Keyspace.hash(key)
             let box = Keyspace.makeBox(entry.value, limits: self)
             if let index = liveSlot(key, hash: hash, now: now, writing: true) {
@@ -580,6 +582,7 @@ extension Value {
         case .string(let bytes): bytes.count
         case .hash(let hash): hash.payloadCount
         case .set(let set): set.payloadCount
+        case .sortedSet(let sortedSet): sortedSet.payloadCount
         }
     }
 }

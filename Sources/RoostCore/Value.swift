@@ -10,6 +10,8 @@ public enum Value: Sendable, Hashable {
     case hash(HashValue)
     /// A set of distinct members.
     case set(SetValue)
+    /// A sorted set (members with scores).
+    case sortedSet(SortedSetValue)
 
     /// The name `TYPE` reports for this value.
     public var typeName: String {
@@ -17,6 +19,7 @@ public enum Value: Sendable, Hashable {
         case .string: "string"
         case .hash: "hash"
         case .set: "set"
+        case .sortedSet: "zset"
         }
     }
 }

@@ -2,7 +2,8 @@
 enum AggregateKind: UInt8 {
     case hash = 0
     case set = 2
-    // 1 and 3 are free for lists and sorted sets.
+    case sortedSet = 3
+    // 1 is free for lists.
 }
 
 /// The heap object an aggregate key's record points at: the value, and the size and payload the keyspace has counted
@@ -71,4 +72,23 @@ final class SetBox: AggregateBox {
         (SetBox.ownFootprint + self.set.footprint, self.set.payloadCount)
     }
     override var isEmpty: Bool { self.set.isEmpty }
+}
+
+/// A sorted set's box.
+final class SortedSetBox: AggregateBox {
+    var sortedSet: SortedSetValue
+
+    /// The box's own allocation: object header plus the stored value, as glibc sizes the block.
+    static let ownFootprint = HashValue.heapFootprint(elementBytes: MemoryLayout<SortedSetValue>.size + 8)
+
+    init(_ sortedSet: SortedSetValue) {
+        self.sortedSet = sortedSet
+        super.init(kind: .sortedSet)
+    }
+
+    override var value: Value { .sortedSet(sortedSet) }
+    override var currentSize: (footprint: Int, payload: Int) {
+        (SortedSetBox.ownFootprint + sortedSet.footprint, sortedSet.payloadCount)
+    }
+    override var isEmpty: Bool { sortedSet.isEmpty }
 }

@@ -190,6 +190,8 @@ extension ChangeLog {
             appendHash(&log, key: record.key, box.hash, expireAt: record.expireAt)
         } else if let box = record.box as? SetBox {
             appendSetState(&log, key: record.key, box.set, expireAt: record.expireAt)
+        } else if let box = record.box as? SortedSetBox {
+            appendSortedSetState(&log, key: record.key, box.sortedSet, expireAt: record.expireAt)
         }
     }
 

@@ -73,6 +73,10 @@ extension Keyspace {
             guard !set.isEmpty else { return nil }
             set.limits = keyspace.setLimits
             return SetBox(set)
+        case .sortedSet(var sortedSet):
+            guard !sortedSet.isEmpty else { return nil }
+            sortedSet.limits = keyspace.sortedSetLimits
+            return SortedSetBox(sortedSet)
         }
     }
 }

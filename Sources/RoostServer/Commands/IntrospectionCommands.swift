@@ -56,6 +56,7 @@ enum IntrospectionCommands {
         case .string: result.append("@string")
         case .hash: result.append("@hash")
         case .set: result.append("@set")
+        case .sortedSet: result.append("@sortedset")
         case .generic: result.append("@keyspace")
         case .connection: result.append("@connection")
         case .pubsub: result.append("@pubsub")

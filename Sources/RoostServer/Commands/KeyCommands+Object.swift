@@ -31,6 +31,8 @@ extension KeyCommands {
             return hash.encodingName
         case .set(let set):
             return set.encodingName
+        case .sortedSet(let sortedSet):
+            return sortedSet.encodingName
         }
     }
 
