@@ -115,18 +115,23 @@ public struct SortedSetValue: Sendable, Hashable {
             let old = SortedSetValue.score(index.fields[position])
             guard old != score else { return false }  // Redis compares with ==: -0 and 0 are the same score
             changeCount &+= 1
+            let stored = isListpack && score == 0 ? 0.0 : score
+            bits = stored.bitPattern
             tree.remove(score: old, member: member)
-            tree.insert(score: score, member: member)
+            tree.insert(score: stored, member: member)
             member.withUnsafeBytes { name in withUnsafeBytes(of: &bits) { _ = index.set(name, $0) } }
             return false
         }
         changeCount &+= 1
-        member.withUnsafeBytes { name in withUnsafeBytes(of: &bits) { _ = index.set(name, $0) } }
-        tree.insert(score: score, member: member)
-        memberFootprint += HashValue.heapFootprint(elementBytes: member.count)
-        if isListpack && (index.count > limits.maxListpackEntries || member.count > limits.maxListpackValue) {
+        if isListpack && (index.count + 1 > limits.maxListpackEntries || member.count > limits.maxListpackValue) {
             isListpack = false
         }
+        // A listpack stores a score as text in which -0 is 0 (Redis's d2string); a skiplist keeps the double.
+        let stored = isListpack && score == 0 ? 0.0 : score
+        bits = stored.bitPattern
+        member.withUnsafeBytes { name in withUnsafeBytes(of: &bits) { _ = index.set(name, $0) } }
+        tree.insert(score: stored, member: member)
+        memberFootprint += HashValue.heapFootprint(elementBytes: member.count)
         return true
     }
 

@@ -72,13 +72,14 @@ extension SortedSetCommands {
 
     // MARK: Bounds
 
-    /// A score bound: `(` makes it exclusive; `inf`, `+inf`, `-inf` as `strtod` reads them.
+    /// A score bound: `(` makes it exclusive; the rest is read as Redis's `zslParseRange` reads it (plain `strtod`:
+    /// leading spaces and an empty string, which is 0, are accepted; NaN is not).
     static func scoreBound(_ context: CommandContext, _ index: Int) throws(CommandError) -> (Double, exclusive: Bool) {
         let parsed: (Double, Bool)? = context.withArgument(index) { bytes in
             if bytes.first == UInt8(ascii: "(") {
-                return RedisNumber.parseDouble(UnsafeRawBufferPointer(rebasing: bytes[1...])).map { ($0, true) }
+                return RedisNumber.parseRangeDouble(UnsafeRawBufferPointer(rebasing: bytes[1...])).map { ($0, true) }
             }
-            return RedisNumber.parseDouble(bytes).map { ($0, false) }
+            return RedisNumber.parseRangeDouble(bytes).map { ($0, false) }
         }
         guard let parsed else { throw CommandError("ERR min or max is not a float") }
         return parsed
@@ -134,6 +135,9 @@ extension SortedSetCommands {
     /// lex range the first bound is the maximum, as in Redis.
     static func range(_ context: inout CommandContext, preset: RangeRequest?) throws(CommandError) {
         var request = preset ?? RangeRequest()
+        // Redis accepts one BYSCORE/BYLEX and one REV, and only in ZRANGE itself.
+        var kindGiven = preset != nil
+        var reverseGiven = preset != nil
         var index = 4
         while index < context.count {
             if context.argument(index, is: "WITHSCORES") {
@@ -141,12 +145,15 @@ extension SortedSetCommands {
             } else if context.argument(index, is: "LIMIT"), index + 2 < context.count {
                 request.limit = (try context.integer(index + 1), try context.integer(index + 2))
                 index += 2
-            } else if preset == nil && context.argument(index, is: "BYSCORE") {
+            } else if !kindGiven && context.argument(index, is: "BYSCORE") {
                 request.kind = .score
-            } else if preset == nil && context.argument(index, is: "BYLEX") {
+                kindGiven = true
+            } else if !kindGiven && context.argument(index, is: "BYLEX") {
                 request.kind = .lex
-            } else if preset == nil && context.argument(index, is: "REV") {
+                kindGiven = true
+            } else if !reverseGiven && context.argument(index, is: "REV") {
                 request.reverse = true
+                reverseGiven = true
             } else {
                 throw .syntax
             }

@@ -259,7 +259,8 @@ enum SortedSetCommands {
     }
 
     /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: a listpack whole with cursor 0, in order; a skiplist walked
-    /// over its member index. Scores are bulk strings in both protocols, as Redis writes them.
+    /// over its member index. Scores are bulk strings in both protocols, as Redis 7.0 stores them in a listpack
+    /// (integral values as integers; used for a skiplist too).
     static func zscan(_ context: inout CommandContext) throws(CommandError) {
         guard let cursor = context.withArgument(2, { KeyCommands.parseCursor($0) }) else {
             throw CommandError("ERR invalid cursor")
@@ -298,7 +299,11 @@ enum SortedSetCommands {
             out.writeRESPArrayHeader(matching.count * 2)
             for element in matching {
                 out.writeRESPBulkString(element.member)
-                out.writeRESPDouble(element.score, .resp2)
+                if let text = RedisNumber.listpackScoreText(element.score) {
+                    out.writeRESPBulkString(text)
+                } else {
+                    out.writeRESPDouble(element.score, .resp2)
+                }
             }
         }
     }
