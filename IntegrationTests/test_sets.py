@@ -1,4 +1,4 @@
-"""Sets against real roostd processes with real clients: replication of every set change (full sync and the
+"""Sets (and sorted sets) against real roostd processes with real clients: replication of every set change (full sync and the
 stream, `SETSTATE` whole states) checked member by member on the replica, `WATCH` aborting an `EXEC` when another
 client changes a watched set, and `CLIENT TRACKING` invalidating a set another connection changes.
 (Replies are compared with redis-server 7.0 in differential/sessions/12_sets.txt.)"""
@@ -70,6 +70,17 @@ def test_set_changes_replicate_through_full_sync_and_the_stream(start_roost):
     assert P.sdiffstore("diff", "ints", "str") == 0
     assert P.srem("soon", "a") == 1
     assert P.wait(1, 5000) == 1
+    # Sorted sets ride the same whole-state records (ZSETSTATE, scores as exact bit patterns).
+    P.zadd("z", {"a": 0.1, "b": -0.0, "c": 1e300, "d": float("inf")})
+    P.zadd("zbig", {f"m{i}": i / 3 for i in range(200)})
+    assert P.zincrby("z", 0.2, "a") == pytest.approx(0.30000000000000004)
+    assert P.zpopmax("zbig", 5)[0][0] == b"m199"
+    P.zrem("zbig", "m0")
+    assert P.wait(1, 5000) == 1
+    for key in ("z", "zbig"):
+        assert R.zrange(key, 0, -1, withscores=True) == P.zrange(key, 0, -1, withscores=True)
+        assert R.object("encoding", key) == P.object("encoding", key)
+    assert R.zscore("z", "a") == 0.30000000000000004 and R.zscore("zbig", "m1") == 1 / 3
     assert _sets(R) == _sets(P)
     assert R.exists("soon", "diff") == 0
     assert not (set(popped) & R.smembers("big"))
