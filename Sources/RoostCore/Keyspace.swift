@@ -97,6 +97,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
     public internal(set) var volatileAggregateCount = 0
     /// The encoding thresholds new and changed hashes follow (`hash-max-listpack-entries`/`-value`).
     public var hashLimits = HashValue.Limits()
+    /// The encoding threshold of sets (`set-max-intset-entries`).
+    public var setLimits = SetValue.Limits()
+    /// The encoding thresholds of sorted sets (`zset-max-listpack-entries`/`-value`).
+    public var sortedSetLimits = SortedSetValue.Limits()
     /// Bytes of keys and values stored (payload only; see ``estimatedMemory``).
     public internal(set) var payloadBytes = 0
     /// Lookup, expiry and eviction counters.
@@ -339,10 +343,10 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 replaceValue(
                     at: index, value: value, expireAt: updated.expireAt, encoding: updated.stringEncoding, now: now)
             }
-        case .hash, .list:
+        case .hash, .list, .set, .sortedSet:
             if updated.value == original.value && record(index).isAggregate {
                 replaceAggregateExpiry(at: index, updated.expireAt, now: now)
-            } else if let box = Keyspace.aggregateBox(updated.value) {
+            } else if let box = Keyspace.makeBox(updated.value, limits: self) {
                 replaceWithAggregate(at: index, box, expireAt: updated.expireAt, now: now)
             } else {
                 removeSlot(index, hash: hash)
@@ -358,8 +362,8 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
                 insertNew(
                     key, hash: hash, value: value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash, .list:
-            if let box = Keyspace.aggregateBox(entry.value) {
+        case .hash, .list, .set, .sortedSet:
+            if let box = Keyspace.makeBox(entry.value, limits: self) {
                 insertAggregate(key, hash: hash, box, expireAt: entry.expireAt, now: now)
             }
         }
@@ -372,9 +376,9 @@ public struct Keyspace: ~Copyable, @unchecked Sendable {
             bytes.withUnsafeBytes { value in
                 setString(key, value, expireAt: entry.expireAt, encoding: entry.stringEncoding, now: now)
             }
-        case .hash, .list:
+        case .hash, .list, .set, .sortedSet:
             let hash = Keyspace.hash(key)
-            let box = Keyspace.aggregateBox(entry.value)
+            let box = Keyspace.makeBox(entry.value, limits: self)
             if let index = liveSlot(key, hash: hash, now: now, writing: true) {
                 if let box {
                     replaceWithAggregate(at: index, box, expireAt: entry.expireAt, now: now)
@@ -578,6 +582,8 @@ extension Value {
         case .string(let bytes): bytes.count
         case .hash(let hash): hash.payloadCount
         case .list(let list): list.payloadCount
+        case .set(let set): set.payloadCount
+        case .sortedSet(let sortedSet): sortedSet.payloadCount
         }
     }
 }

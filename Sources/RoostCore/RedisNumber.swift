@@ -82,6 +82,34 @@ public enum RedisNumber {
         }
     }
 
+    /// Parses a score-range bound the way Redis's `zslParseRange` does: plain `strtod` over the whole text (leading
+    /// whitespace allowed, the empty string is 0), NaN refused; out-of-range values saturate as `strtod` makes them.
+    public static func parseRangeDouble(_ bytes: UnsafeRawBufferPointer) -> Double? {
+        let count = bytes.count
+        guard count < maximumFloatLength * 4 else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer -> Double? in
+            for index in 0..<count {
+                guard bytes[index] != 0 else { return nil }
+                buffer[index] = CChar(bitPattern: bytes[index])
+            }
+            buffer[count] = 0
+            var end: UnsafeMutablePointer<CChar>? = nil
+            let value = strtod(buffer.baseAddress!, &end)
+            guard let end, end == buffer.baseAddress! + count, !value.isNaN else { return nil }
+            return value
+        }
+    }
+
+    /// Formats a score as Redis 7.0's `d2string` stores it in a listpack (what `ZSCAN` of a small sorted set
+    /// returns): an integral value within the 64-bit range as an integer (`0` for `-0`); nil for any other value,
+    /// which Redis writes with `%.17g`.
+    public static func listpackScoreText(_ value: Double) -> [UInt8]? {
+        guard value.isFinite, value == value.rounded(.towardZero), value > -9.2233720368547758e18,
+            value < 9.2233720368547758e18
+        else { return nil }
+        return format(Int64(value))
+    }
+
     /// Formats a long double as Redis's `ld2string` in human-friendly mode (used by `INCRBYFLOAT`): fixed
     /// notation with 17 decimals, then trailing zeros and a trailing point removed.
     public static func formatHumanFriendly(_ value: Float80) -> [UInt8] {

@@ -10,6 +10,10 @@ public enum Value: Sendable, Hashable {
     case hash(HashValue)
     /// A list (byte strings in order).
     case list(ListValue)
+    /// A set of distinct members.
+    case set(SetValue)
+    /// A sorted set (members with scores).
+    case sortedSet(SortedSetValue)
 
     /// The name `TYPE` reports for this value.
     public var typeName: String {
@@ -17,6 +21,8 @@ public enum Value: Sendable, Hashable {
         case .string: "string"
         case .hash: "hash"
         case .list: "list"
+        case .set: "set"
+        case .sortedSet: "zset"
         }
     }
 }

@@ -2,7 +2,8 @@
 enum AggregateKind: UInt8 {
     case hash = 0
     case list = 1
-    // 2 and 3 are free for sets and sorted sets.
+    case set = 2
+    case sortedSet = 3
 }
 
 /// The heap object an aggregate key's record points at: the value, and the size and payload the keyspace has counted
@@ -52,4 +53,42 @@ final class HashBox: AggregateBox {
     override var hasVolatileElements: Bool { hash.volatileCount > 0 }
     override func removeExpiredElements(now: Int64) -> Int { hash.removeExpired(now: now) }
     override var isEmpty: Bool { hash.isEmpty }
+}
+
+/// A set's box.
+final class SetBox: AggregateBox {
+    var set: SetValue
+
+    /// The box's own allocation: object header plus the stored value, as glibc sizes the block.
+    static let ownFootprint = HashValue.heapFootprint(elementBytes: MemoryLayout<SetValue>.size + 8)
+
+    init(_ set: SetValue) {
+        self.set = set
+        super.init(kind: .set)
+    }
+
+    override var value: Value { .set(self.set) }
+    override var currentSize: (footprint: Int, payload: Int) {
+        (SetBox.ownFootprint + self.set.footprint, self.set.payloadCount)
+    }
+    override var isEmpty: Bool { self.set.isEmpty }
+}
+
+/// A sorted set's box.
+final class SortedSetBox: AggregateBox {
+    var sortedSet: SortedSetValue
+
+    /// The box's own allocation: object header plus the stored value, as glibc sizes the block.
+    static let ownFootprint = HashValue.heapFootprint(elementBytes: MemoryLayout<SortedSetValue>.size + 8)
+
+    init(_ sortedSet: SortedSetValue) {
+        self.sortedSet = sortedSet
+        super.init(kind: .sortedSet)
+    }
+
+    override var value: Value { .sortedSet(sortedSet) }
+    override var currentSize: (footprint: Int, payload: Int) {
+        (SortedSetBox.ownFootprint + sortedSet.footprint, sortedSet.payloadCount)
+    }
+    override var isEmpty: Bool { sortedSet.isEmpty }
 }

@@ -190,6 +190,10 @@ extension ChangeLog {
             appendHash(&log, key: record.key, box.hash, expireAt: record.expireAt)
         } else if let box = record.box as? ListBox {
             appendList(&log, key: record.key, box.list, expireAt: record.expireAt)
+        } else if let box = record.box as? SetBox {
+            appendSetState(&log, key: record.key, box.set, expireAt: record.expireAt)
+        } else if let box = record.box as? SortedSetBox {
+            appendSortedSetState(&log, key: record.key, box.sortedSet, expireAt: record.expireAt)
         }
     }
 

@@ -20,15 +20,6 @@ final class ListBox: AggregateBox {
 extension Keyspace {
     // MARK: Lists
 
-    /// The box that stores an aggregate `value`, or nil for an empty aggregate (never stored) or a string.
-    static func aggregateBox(_ value: Value) -> AggregateBox? {
-        switch value {
-        case .string: nil
-        case .hash(let hash): hash.isEmpty ? nil : HashBox(hash)
-        case .list(let list): list.isEmpty ? nil : ListBox(list)
-        }
-    }
-
     /// Gives `body` the list at `key` to read and change in place (nil when the key is absent or expired): setting
     /// it to a non-empty list creates the key, leaving it empty or nil deletes the key. Throws `wrongType` without
     /// calling `body` when the key holds another type. Accounting, eviction, replication and the observer are told

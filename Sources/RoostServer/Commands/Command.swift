@@ -50,8 +50,8 @@ public final class Command: Sendable {
 
     /// The documentation group `COMMAND DOCS` reports.
     public enum Group: String, Sendable {
-        case string, hash, generic, connection, server, pubsub, transactions
-        case list
+        case string, hash, list, set, generic, connection, server, pubsub, transactions
+        case sortedSet = "sorted-set"
     }
 
     /// Where a command's keys are: argument indexes `first...last` (negative `last` counts from the end) in steps

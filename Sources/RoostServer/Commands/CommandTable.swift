@@ -26,6 +26,7 @@ public struct CommandTable: Sendable {
             ConnectionCommands.all + StringCommands.all + KeyCommands.all + ServerCommands.all
                 + ClientCommands.all + IntrospectionCommands.all + ClusterCommands.all + ReplicationCommands.all
                 + DebugCommands.all + LeaseCommands.all + PubSubCommands.all + HashCommands.all
+                + SetCommands.all + SortedSetCommands.all
                 + TransactionCommands.all
                 + ListCommands.all
         )

@@ -56,6 +56,8 @@ enum IntrospectionCommands {
         case .string: result.append("@string")
         case .hash: result.append("@hash")
         case .list: result.append("@list")
+        case .set: result.append("@set")
+        case .sortedSet: result.append("@sortedset")
         case .generic: result.append("@keyspace")
         case .connection: result.append("@connection")
         case .pubsub: result.append("@pubsub")

@@ -31,6 +31,10 @@ extension KeyCommands {
             return hash.encodingName
         case .list(let list):
             return list.encodingName
+        case .set(let set):
+            return set.encodingName
+        case .sortedSet(let sortedSet):
+            return sortedSet.encodingName
         }
     }
 

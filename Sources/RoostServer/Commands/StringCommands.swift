@@ -105,7 +105,7 @@ enum StringCommands {
     static func string(_ entry: Entry) throws(CommandError) -> [UInt8] {
         switch entry.value {
         case .string(let bytes): return bytes
-        case .hash, .list: throw .wrongType
+        case .hash, .list, .set, .sortedSet: throw .wrongType
         }
     }
 
