@@ -3,15 +3,17 @@ import RoostCore
 import RoostProtocol
 import Synchronization
 
-/// Clients blocked in `BLPOP`, `BRPOP` and `BLMOVE`, by key, and the keys that became ready for them.
+/// Clients blocked in `BLPOP`, `BRPOP`, `BLMOVE`, `BZPOPMIN` and `BZPOPMAX`, by key, and the keys that became
+/// ready for them.
 ///
 /// ## Protocol
 /// - A blocking command first tries to pop; when every key is empty it registers a ``Waiter`` — both under the
 ///   registry's lock, so a push cannot slip between the check and the registration — and suspends its connection
 ///   on the waiter's promise (``CommandContext/blocked``).
-/// - A command that adds elements to a list calls ``signal(_:)`` (a leaf lock: safe inside any critical section,
-///   `EXEC`'s included). After the command, the connection calls ``serveReady(_:)`` outside every lock: for each
-///   ready key, the waiters on it are served in the order they blocked, one element each, while elements last.
+/// - A command that adds elements to a list or members to a sorted set calls ``signal(_:)`` (a leaf lock: safe
+///   inside any critical section, `EXEC`'s included). After the command, the connection calls ``serveReady(_:)``
+///   outside every lock: for each ready key, the waiters on it are served in the order they blocked, one element
+///   each, while elements last.
 /// - A served or timed-out waiter is removed from every key it waited on, then its promise is completed — never
 ///   with a lock held: completing a promise on its own loop runs the blocked connection's continuation at once.
 /// - A connection that closes drops its waiters (``cancel(clientID:)``).
@@ -24,6 +26,9 @@ final class BlockingRegistry: Sendable {
         case pop(left: Bool)
         /// `BLMOVE`: push the element to `destination` and reply with it.
         case move(left: Bool, destination: [UInt8], toLeft: Bool)
+        /// `BZPOPMIN`/`BZPOPMAX`: reply `[key, member, score]`. A key holding a list leaves the waiter blocked, as
+        /// a key holding a sorted set leaves a list pop blocked.
+        case popSorted(highest: Bool)
     }
 
     /// One blocked client.
@@ -87,7 +92,8 @@ final class BlockingRegistry: Sendable {
         case .left(let popped): return .left(popped)
         case .right((let id, let promise)):
             if timeout > 0 {
-                let scheduled = eventLoop.scheduleTask(in: .milliseconds(timeout)) { [self] in
+                // Capped at about 35 years: NIO's nanosecond amounts would overflow past 292 years.
+                let scheduled = eventLoop.scheduleTask(in: .milliseconds(min(timeout, 1 << 40))) { [self] in
                     expire(id)
                 }
                 let stored = state.withLock { state -> Bool in
@@ -105,10 +111,10 @@ final class BlockingRegistry: Sendable {
     private func expire(_ id: UInt64) {
         guard let waiter = state.withLock({ remove(id, from: &$0) }) else { return }
         var reply = ByteBuffer()
-        if case .pop = waiter.operation {
-            reply.writeRESPNullArray(waiter.respVersion)
-        } else {
+        if case .move = waiter.operation {
             reply.writeRESPNull(waiter.respVersion)
+        } else {
+            reply.writeRESPNullArray(waiter.respVersion)
         }
         waiter.promise.succeed(.reply(reply))
     }
@@ -168,34 +174,41 @@ final class BlockingRegistry: Sendable {
         let now = server.clock()
         while let id = state.queues[key]?.first, let waiter = state.waiters[id] {
             var reply = ByteBuffer()
-            let outcome: Result<[UInt8]?, CommandError> = server.keyspace.withLock { keyspace in
-                Result { () throws(CommandError) -> [UInt8]? in
+            let version = waiter.respVersion
+            // Whether the waiter was served (its reply written); false when the key has nothing for it.
+            let outcome: Result<Bool, CommandError> = server.keyspace.withLock { keyspace in
+                Result { () throws(CommandError) -> Bool in
                     switch waiter.operation {
                     case .pop(let left):
-                        return try ListCommands.onList(key, &keyspace, now: now) { list in
+                        let element = try ListCommands.onList(key, &keyspace, now: now) { list in
                             list == nil ? nil : (left ? list!.popFirst() : list!.popLast())
                         }
+                        guard let element else { return false }
+                        reply.writeRESPArrayHeader(2)
+                        reply.writeRESPBulkString(key)
+                        reply.writeRESPBulkString(element)
                     case .move(let left, let destination, let toLeft):
-                        return try ListCommands.move(
+                        let element = try ListCommands.move(
                             from: key, fromLeft: left, to: destination, toLeft: toLeft, in: &keyspace, now: now)
+                        guard let element else { return false }
+                        reply.writeRESPBulkString(element)
+                    case .popSorted(let highest):
+                        let element = try SortedSetCommands.popExtreme(key, highest: highest, &keyspace, now: now)
+                        guard let element else { return false }
+                        SortedSetCommands.writePopped(key: key, element, to: &reply, version)
                     }
+                    return true
                 }
             }
             switch outcome {
-            case .success(nil):
+            case .success(false):
                 return  // the key is empty (or gone): later waiters stay blocked
-            case .success(let element?):
-                switch waiter.operation {
-                case .pop:
-                    reply.writeRESPArrayHeader(2)
-                    reply.writeRESPBulkString(key)
-                    reply.writeRESPBulkString(element)
-                case .move(_, let destination, _):
-                    reply.writeRESPBulkString(element)
-                    signal(destination)
-                }
+            case .success(true):
+                if case .move(_, let destination, _) = waiter.operation { signal(destination) }
             case .failure(let error):
-                if case .pop = waiter.operation { return }  // the key holds another type now: nothing to pop
+                // The key holds another type now: nothing to pop.
+                guard case .move = waiter.operation else { return }
+                reply.clear()
                 reply.writeRESPError(error.message)  // BLMOVE to a destination of another type
             }
             if let removed = remove(id, from: &state) { served.append((removed, reply)) }

@@ -45,14 +45,17 @@ extension ListCommands {
         ]
     }
 
-    /// Redis's blocking timeout: seconds (fractions allowed) as milliseconds, 0 for none.
+    /// Redis's blocking timeout: seconds (fractions allowed) as milliseconds, 0 for none. As in Redis 7.0, an
+    /// infinity or a value whose deadline would pass `Int64.max` milliseconds is `ERR timeout is negative` (Redis's
+    /// deadline overflows there).
     static func timeout(_ context: CommandContext, _ index: Int) throws(CommandError) -> Int64 {
-        guard let seconds = try? context.double(index), seconds.isFinite else {
+        guard let seconds = try? context.double(index), !seconds.isNaN else {
             throw CommandError("ERR timeout is not a float or out of range")
         }
-        guard seconds >= 0 else { throw CommandError("ERR timeout is negative") }
+        let negative = CommandError("ERR timeout is negative")
+        guard seconds >= 0, seconds.isFinite else { throw negative }
         let milliseconds = seconds * 1000
-        guard milliseconds < Double(Int64.max / 2) else { throw CommandError("ERR timeout is out of range") }
+        guard milliseconds < Double(Int64.max) - Double(max(context.now, 0)) else { throw negative }
         return Int64(milliseconds)
     }
 

@@ -29,6 +29,13 @@ extension SortedSetCommands {
                 summary: "Returns members in a sorted set within a range of indexes.", complexity: logN,
                 handler: { context throws(CommandError) in try range(&context, preset: nil) }),
             Command(
+                "zrangestore", arity: -5, flags: [.write, .denyOOM],
+                keys: Command.KeyPositions(first: 1, last: 2, step: 1),
+                group: .sortedSet, since: "6.2.0", summary: "Stores a range of members from sorted set in a key.",
+                complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of "
+                    + "elements stored into the destination key.",
+                handler: { context throws(CommandError) in try range(&context, preset: nil, storing: true) }),
+            Command(
                 "zrevrange", arity: -4, flags: [.readonly], keys: single, group: .sortedSet, since: "1.2.0",
                 summary: "Returns members in a sorted set within a range of indexes in reverse order.",
                 complexity: logN,
@@ -132,15 +139,19 @@ extension SortedSetCommands {
 
     /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]` and, with `preset`, its older
     /// forms (`ZREVRANGE`, `ZRANGEBYSCORE`, …), which accept only `WITHSCORES` and `LIMIT`. For a reverse score or
-    /// lex range the first bound is the maximum, as in Redis.
-    static func range(_ context: inout CommandContext, preset: RangeRequest?) throws(CommandError) {
+    /// lex range the first bound is the maximum, as in Redis. With `storing`, `ZRANGESTORE destination source …`
+    /// (no `WITHSCORES`): the range replaces the destination whatever it held, an empty one deletes it.
+    static func range(_ context: inout CommandContext, preset: RangeRequest?, storing: Bool = false)
+        throws(CommandError)
+    {
+        let keyIndex = storing ? 2 : 1
         var request = preset ?? RangeRequest()
         // Redis accepts one BYSCORE/BYLEX and one REV, and only in ZRANGE itself.
         var kindGiven = preset != nil
         var reverseGiven = preset != nil
-        var index = 4
+        var index = keyIndex + 3
         while index < context.count {
-            if context.argument(index, is: "WITHSCORES") {
+            if !storing && context.argument(index, is: "WITHSCORES") {
                 request.withScores = true
             } else if context.argument(index, is: "LIMIT"), index + 2 < context.count {
                 request.limit = (try context.integer(index + 1), try context.integer(index + 2))
@@ -165,56 +176,101 @@ extension SortedSetCommands {
         if request.withScores && request.kind == .lex {
             throw CommandError("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
         }
-        let (minIndex, maxIndex) = request.reverse && request.kind != .rank ? (3, 2) : (2, 3)
-        var selector: (SortedSetValue) -> Range<Int>
+        let selector = try rangeSelector(context, request, start: keyIndex + 1)
+        let version = context.respVersion
+        guard storing else {
+            try context.withSortedSet(keyIndex, reading: true) { set, out throws(CommandError) in
+                guard let set else {
+                    out.writeRESPArrayHeader(0)
+                    return
+                }
+                let ranks = selected(set, request, selector)
+                let pairs = request.withScores && version == .resp3
+                out.writeRESPArrayHeader(request.withScores && !pairs ? ranks.count * 2 : ranks.count)
+                for rank in ranks {
+                    let element = set.element(at: rank)
+                    if pairs { out.writeRESPArrayHeader(2) }
+                    out.writeRESPBulkString(element.member)
+                    if request.withScores { out.writeRESPDouble(element.score, version) }
+                }
+            }
+            return
+        }
+        let now = context.now
+        let arguments = context.arguments
+        let stored: Int = try context.server.keyspace.withLock { keyspace throws(CommandError) -> Int in
+            let source = try arguments[keyIndex].withUnsafeReadableBytes { key throws(CommandError) in
+                try keyspace.withSortedSet(
+                    key, now: now, countingStatistics: true, wrongType: CommandError.wrongType
+                ) { set throws(CommandError) in set }
+            }
+            var result = SortedSetValue(limits: keyspace.sortedSetLimits)
+            if let source {
+                for rank in selected(source, request, selector) {
+                    let element = source.element(at: rank)
+                    result.set(element.member, score: element.score)
+                }
+            }
+            arguments[1].withUnsafeReadableBytes { destination in
+                keyspace.storeSortedSet(destination, result, expireAt: Entry.noExpiry, now: now)
+            }
+            return result.count
+        }
+        if stored > 0 { context.server.blocking.signal(context.bytes(1)) }
+        context.replyInteger(stored)
+    }
+
+    /// The ascending ranks a parsed request selects, from its bounds at arguments `start` and `start + 1`.
+    static func rangeSelector(
+        _ context: CommandContext, _ request: RangeRequest, start: Int
+    ) throws(CommandError) -> (SortedSetValue) -> Range<Int> {
+        let (minIndex, maxIndex) = request.reverse && request.kind != .rank ? (start + 1, start) : (start, start + 1)
         switch request.kind {
         case .rank:
-            let start = try context.integer(2)
-            let stop = try context.integer(3)
+            let first = try context.integer(start)
+            let last = try context.integer(start + 1)
             let reverse = request.reverse
-            selector = { set in
-                let count = Int64(set.count)
-                var (first, last) = (start < 0 ? start + count : start, stop < 0 ? stop + count : stop)
-                if first < 0 { first = 0 }
-                guard first <= last, first < count else { return 0..<0 }
-                if last >= count { last = count - 1 }
+            return { set in
+                let ranks = rankRange(set.count, start: first, stop: last)
                 // Ranks from the requested end: a reverse range counts from the highest.
-                return reverse ? Int(count - 1 - last)..<Int(count - first) : Int(first)..<Int(last + 1)
+                return reverse ? (set.count - ranks.upperBound)..<(set.count - ranks.lowerBound) : ranks
             }
         case .score:
             let min = try scoreBound(context, minIndex)
             let max = try scoreBound(context, maxIndex)
-            selector = { ranks($0, min: min, max: max) }
+            return { ranks($0, min: min, max: max) }
         case .lex:
             let min = try lexBound(context, minIndex)
             let max = try lexBound(context, maxIndex)
-            selector = { ranks($0, min: min, max: max) }
+            return { ranks($0, min: min, max: max) }
         }
-        let version = context.respVersion
-        try context.withSortedSet(reading: true) { set, out throws(CommandError) in
-            guard let set else {
-                out.writeRESPArrayHeader(0)
-                return
-            }
-            var ranks = Array(selector(set))
-            if request.reverse { ranks.reverse() }
-            if let (offset, count) = request.limit {
-                if offset < 0 || offset >= Int64(ranks.count) {
-                    ranks = []
-                } else {
-                    ranks = Array(ranks.dropFirst(Int(offset)))
-                    if count >= 0 && count < Int64(ranks.count) { ranks = Array(ranks.prefix(Int(count))) }
-                }
-            }
-            let pairs = request.withScores && version == .resp3
-            out.writeRESPArrayHeader(request.withScores && !pairs ? ranks.count * 2 : ranks.count)
-            for rank in ranks {
-                let element = set.element(at: rank)
-                if pairs { out.writeRESPArrayHeader(2) }
-                out.writeRESPBulkString(element.member)
-                if request.withScores { out.writeRESPDouble(element.score, version) }
+    }
+
+    /// Ranks `start...stop` of a set of `count` members, negative ones counting from the end, clamped as Redis does.
+    static func rankRange(_ count: Int, start: Int64, stop: Int64) -> Range<Int> {
+        let count = Int64(count)
+        var (first, last) = (start < 0 ? start + count : start, stop < 0 ? stop + count : stop)
+        if first < 0 { first = 0 }
+        guard first <= last, first < count else { return 0..<0 }
+        if last >= count { last = count - 1 }
+        return Int(first)..<Int(last + 1)
+    }
+
+    /// The ranks a request returns, in reply order (descending for `REV`), after `LIMIT`.
+    static func selected(
+        _ set: SortedSetValue, _ request: RangeRequest, _ selector: (SortedSetValue) -> Range<Int>
+    ) -> [Int] {
+        var ranks = Array(selector(set))
+        if request.reverse { ranks.reverse() }
+        if let (offset, count) = request.limit {
+            if offset < 0 || offset >= Int64(ranks.count) {
+                ranks = []
+            } else {
+                ranks = Array(ranks.dropFirst(Int(offset)))
+                if count >= 0 && count < Int64(ranks.count) { ranks = Array(ranks.prefix(Int(count))) }
             }
         }
+        return ranks
     }
 
     /// `ZCOUNT key min max`.

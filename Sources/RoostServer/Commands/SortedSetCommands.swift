@@ -72,7 +72,7 @@ enum SortedSetCommands {
                 "zscan", arity: -3, flags: [.readonly], keys: keyRange, group: .sortedSet, since: "2.8.0",
                 summary: "Iterates over members and scores of a sorted set.",
                 complexity: "O(1) for every call. O(N) for a complete iteration.", handler: zscan),
-        ] + rangeCommands + [
+        ] + rangeCommands + removalCommands + algebraCommands + blockingCommands + [
             Command(
                 "zsetstate", arity: -3, flags: [.write, .noScript], keys: keyRange, group: .server, since: "roost",
                 summary: "Internal: a sorted set's whole state (expiry in ms, 0 for none, then member and score "
@@ -152,6 +152,7 @@ enum SortedSetCommands {
             }
             return (ch ? added + updated : added, processed, lastScore)
         }
+        if outcome.processed > 0 { context.server.blocking.signal(context.bytes(1)) }
         if incr {
             if outcome.processed > 0 {
                 context.out.writeRESPDouble(outcome.score, context.respVersion)
@@ -174,6 +175,7 @@ enum SortedSetCommands {
             set!.set(member, score: newScore)
             return newScore
         }
+        context.server.blocking.signal(context.bytes(1))
         context.out.writeRESPDouble(score, context.respVersion)
     }
 
