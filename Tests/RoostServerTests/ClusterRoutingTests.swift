@@ -98,6 +98,14 @@ struct ClusterRoutingTests {
         #expect(harness("DEL", "bar", "{bar}x") == .integer(2))
         #expect(
             harness("MSET", "bar", "1", "foo", "2") == .error("CROSSSLOT Keys in request don't hash to the same slot"))
+        // Keys counted by a numkeys argument are routed too, not only the positions the table can declare.
+        let crossSlot = Reply.error("CROSSSLOT Keys in request don't hash to the same slot")
+        #expect(harness("ZUNIONSTORE", "{bar}d", "2", "{bar}a", "foo") == crossSlot)
+        #expect(harness("ZINTER", "2", "{bar}a", "foo") == crossSlot)
+        #expect(harness("SINTERCARD", "2", "{bar}a", "foo") == crossSlot)
+        #expect(harness("ZUNIONSTORE", "{bar}d", "2", "{bar}a", "bar") == .integer(0))
+        #expect(harness("ZUNION", "2", "foo", "{a}foo") == crossSlot)
+        #expect(harness("ZUNION", "2", "foo", "{foo}x") == .error("MOVED 12182 10.0.0.2:7001"))
         #expect(harness("SET", "bar", "1") == .ok)
         #expect(harness("CLUSTER", "COUNTKEYSINSLOT", "\(keySlot("bar"))") == .integer(1))
         #expect(harness("CLUSTER", "GETKEYSINSLOT", "\(keySlot("bar"))", "5") == .strings(["bar"]))

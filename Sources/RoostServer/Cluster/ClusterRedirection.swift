@@ -17,7 +17,9 @@ enum ClusterRedirection {
         let slot = context.withArgument(positions.first) { keySlot($0) }
         if routing.slots.owner(of: slot) == nil { return ClusterRouting.Decision.unbound.error }
         var keyCount = 0
-        for index in positions.indexes(argumentCount: context.count) {
+        let count = context.count
+        let keyIndexes = command.keyIndexes(argumentCount: count, numkeys: { Int(context.string($0)) })
+        for index in keyIndexes {
             keyCount += 1
             if keyCount > 1 && context.withArgument(index, { keySlot($0) }) != slot { return ClusterRouting.crossSlot }
         }
@@ -33,7 +35,7 @@ enum ClusterRedirection {
             var existing = 0
             var missing = 0
             server.keyspace.withLock { keyspace in
-                for index in positions.indexes(argumentCount: arguments.count) {
+                for index in keyIndexes {
                     let found = arguments[index].withUnsafeReadableBytes { keyspace.peek($0, now: now) } != nil
                     if found { existing += 1 } else { missing += 1 }
                 }
@@ -54,7 +56,7 @@ extension ClusterRedirection {
         var keyCount = 0
         for entry in queued {
             let command = entry.command.takeUnretainedValue()
-            for index in command.keys.indexes(argumentCount: entry.arguments.count) {
+            for index in command.keyIndexes(argumentCount: entry.arguments.count, numkeys: entry.numkeys) {
                 let keySlot = entry.arguments[index].withUnsafeReadableBytes { RoostCluster.keySlot($0) }
                 keyCount += 1
                 if let slot, slot != keySlot { return ClusterRouting.crossSlot }
@@ -70,7 +72,7 @@ extension ClusterRedirection {
             server.keyspace.withLock { keyspace in
                 for entry in queued {
                     let command = entry.command.takeUnretainedValue()
-                    for index in command.keys.indexes(argumentCount: entry.arguments.count) {
+                    for index in command.keyIndexes(argumentCount: entry.arguments.count, numkeys: entry.numkeys) {
                         let found =
                             entry.arguments[index].withUnsafeReadableBytes { keyspace.peek($0, now: now) } != nil
                         if found { existing += 1 } else { missing += 1 }

@@ -71,12 +71,35 @@ public final class Command: Sendable {
             self.step = step
         }
 
-        /// The argument indexes of the keys in a call with `argumentCount` arguments (command name included).
+        /// The argument indexes of the keys in a call with `argumentCount` arguments (command name included); for a
+        /// command with a `numkeys` argument, only the keys the table declares (see ``Command/keyIndexes(argumentCount:numkeys:)``).
         public func indexes(argumentCount: Int) -> StrideThrough<Int> {
             guard first > 0, argumentCount > first else { return stride(from: 1, through: 0, by: 1) }
             let lastIndex = last < 0 ? argumentCount + last : min(last, argumentCount - 1)
             return stride(from: first, through: lastIndex, by: step)
         }
+    }
+
+    /// Every key argument index of a call with `argumentCount` arguments: the table's positions, then for a
+    /// `numkeys` command the counted keys not already among them. `numkeys` reads the count at an argument index
+    /// (nil when it is not a number: then only the declared positions, and the command's own check answers).
+    public func keyIndexes(argumentCount: Int, numkeys: (Int) -> Int?) -> KeyIndexes {
+        let declared = keys.indexes(argumentCount: argumentCount)
+        var counted = 0..<0
+        if numkeysIndex > 0, argumentCount > numkeysIndex, let count = numkeys(numkeysIndex), count > 0 {
+            let first = max(numkeysIndex + 1, keys.last + 1)
+            let end = min(argumentCount, numkeysIndex + 1 + count)
+            if first < end { counted = first..<end }
+        }
+        return KeyIndexes(declared: declared.makeIterator(), counted: counted.makeIterator())
+    }
+
+    /// The key indexes of one call, without allocating.
+    public struct KeyIndexes: Sequence, IteratorProtocol {
+        var declared: StrideThroughIterator<Int>
+        var counted: Range<Int>.Iterator
+        /// The next key index.
+        public mutating func next() -> Int? { declared.next() ?? counted.next() }
     }
 
     /// Runs the command; the reply is written to `context.out`, or an error is thrown.
@@ -90,6 +113,9 @@ public final class Command: Sendable {
     public let flags: Flags
     /// Key positions.
     public let keys: KeyPositions
+    /// The argument index of a `numkeys` count followed by that many keys (`ZUNIONSTORE dest numkeys key…`,
+    /// `SINTERCARD numkeys key…`), which fixed positions cannot express; 0 for none.
+    public let numkeysIndex: Int
     /// Documentation group.
     public let group: Group
     /// Version of Redis that introduced the command (as `COMMAND DOCS` reports it).
@@ -114,6 +140,7 @@ public final class Command: Sendable {
         arity: Int,
         flags: Flags = [],
         keys: KeyPositions = .none,
+        numkeys numkeysIndex: Int = 0,
         group: Group,
         since: String,
         summary: String,
@@ -126,6 +153,7 @@ public final class Command: Sendable {
         self.arity = arity
         self.flags = flags
         self.keys = keys
+        self.numkeysIndex = numkeysIndex
         self.group = group
         self.since = since
         self.summary = summary

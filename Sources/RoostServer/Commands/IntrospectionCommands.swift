@@ -206,7 +206,7 @@ enum IntrospectionCommands {
         guard target.accepts(argumentCount: count) else {
             throw CommandError("ERR Invalid number of arguments specified for command")
         }
-        let indexes = Array(target.keys.indexes(argumentCount: count))
+        let indexes = Array(target.keyIndexes(argumentCount: count, numkeys: { Int(context.string($0 + 2)) }))
         guard !indexes.isEmpty else { throw CommandError("ERR The command has no key arguments") }
         context.out.writeRESPArrayHeader(indexes.count)
         for index in indexes { context.out.writeRESPBulkString(context.arguments[index + 2].readableBytesView) }

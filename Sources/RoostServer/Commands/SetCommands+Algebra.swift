@@ -50,6 +50,7 @@ extension SetCommands {
             // one-slot call).
             Command(
                 "sintercard", arity: -3, flags: [.readonly], keys: Command.KeyPositions(first: 2, last: 2, step: 1),
+                numkeys: 1,
                 group: .set, since: "7.0.0",
                 summary: "Returns the number of members of the intersect of multiple sets.",
                 complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number "

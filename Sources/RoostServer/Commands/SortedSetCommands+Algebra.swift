@@ -77,29 +77,32 @@ extension SortedSetCommands {
             + "is the size of the first set, and K is the size of the result set."
         return [
             Command(
-                "zunionstore", arity: -4, flags: [.write, .denyOOM], keys: storeKeys, group: .sortedSet,
+                "zunionstore", arity: -4, flags: [.write, .denyOOM], keys: storeKeys, numkeys: 2, group: .sortedSet,
                 since: "2.0.0", summary: "Stores the union of multiple sorted sets in a key.", complexity: union,
                 handler: { context throws(CommandError) in try algebra(&context, .union, storing: true) }),
             Command(
-                "zinterstore", arity: -4, flags: [.write, .denyOOM], keys: storeKeys, group: .sortedSet,
+                "zinterstore", arity: -4, flags: [.write, .denyOOM], keys: storeKeys, numkeys: 2, group: .sortedSet,
                 since: "2.0.0", summary: "Stores the intersect of multiple sorted sets in a key.",
                 complexity: intersection,
                 handler: { context throws(CommandError) in try algebra(&context, .intersection, storing: true) }),
             Command(
-                "zdiffstore", arity: -4, flags: [.write, .denyOOM], keys: storeKeys, group: .sortedSet,
+                "zdiffstore", arity: -4, flags: [.write, .denyOOM], keys: storeKeys, numkeys: 2, group: .sortedSet,
                 since: "6.2.0", summary: "Stores the difference of multiple sorted sets in a key.",
                 complexity: difference,
                 handler: { context throws(CommandError) in try algebra(&context, .difference, storing: true) }),
             Command(
-                "zunion", arity: -3, flags: [.readonly], keys: firstSourceKey, group: .sortedSet, since: "6.2.0",
+                "zunion", arity: -3, flags: [.readonly], keys: firstSourceKey, numkeys: 1, group: .sortedSet,
+                since: "6.2.0",
                 summary: "Returns the union of multiple sorted sets.", complexity: union,
                 handler: { context throws(CommandError) in try algebra(&context, .union, storing: false) }),
             Command(
-                "zinter", arity: -3, flags: [.readonly], keys: firstSourceKey, group: .sortedSet, since: "6.2.0",
+                "zinter", arity: -3, flags: [.readonly], keys: firstSourceKey, numkeys: 1, group: .sortedSet,
+                since: "6.2.0",
                 summary: "Returns the intersect of multiple sorted sets.", complexity: intersection,
                 handler: { context throws(CommandError) in try algebra(&context, .intersection, storing: false) }),
             Command(
-                "zdiff", arity: -3, flags: [.readonly], keys: firstSourceKey, group: .sortedSet, since: "6.2.0",
+                "zdiff", arity: -3, flags: [.readonly], keys: firstSourceKey, numkeys: 1, group: .sortedSet,
+                since: "6.2.0",
                 summary: "Returns the difference between multiple sorted sets.", complexity: difference,
                 handler: { context throws(CommandError) in try algebra(&context, .difference, storing: false) }),
         ]

@@ -37,7 +37,9 @@ extension Dispatcher {
             TrackingTable.remembersRead(options, cachingGiven: context.tracking.cachingGiven)
         {
             var keys: [[UInt8]] = []
-            for index in command.keys.indexes(argumentCount: context.count) { keys.append(context.bytes(index)) }
+            for index in command.keyIndexes(argumentCount: context.count, numkeys: { Int(context.string($0)) }) {
+                keys.append(context.bytes(index))
+            }
             context.server.tracking.remember(keys, for: id, server: context.server)
         }
         if options.noLoop && command.flags.contains(.write) {

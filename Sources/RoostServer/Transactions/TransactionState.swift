@@ -8,6 +8,11 @@ struct TransactionState {
     struct QueuedCommand {
         var command: Unmanaged<Command>
         var arguments: [ByteBuffer]
+
+        /// The number at argument `index`, if it is one (a `numkeys` count, for the cluster check).
+        func numkeys(_ index: Int) -> Int? {
+            index < arguments.count ? Int(String(buffer: arguments[index])) : nil
+        }
     }
 
     /// `MULTI` is open: commands are queued, not run.
