@@ -90,6 +90,25 @@ def test_one_element_per_push_serves_the_oldest_waiter_first(server):
     assert results[1] == (b"a", b"second") and results[2] == (b"b", b"third")
 
 
+def test_rename_and_copy_onto_a_blocked_key_serve_its_waiters(server):
+    """As in Redis, a list or sorted set that arrives under a key by RENAME or COPY wakes the clients blocked on
+    that key (not only pushes do)."""
+    control = _redis(server)
+    threads, results = _block_in_order(server, control, 2, lambda c: c.blpop(["dst"], timeout=10))
+    writer = _redis(server)
+    writer.rpush("src", "a", "b")
+    assert writer.rename("src", "dst")
+    for thread in threads:
+        thread.join(10)
+    assert results == [(b"dst", b"a"), (b"dst", b"b")]
+    threads, results = _block_in_order(server, control, 1, lambda c: c.bzpopmin(["zdst"], timeout=10))
+    writer.zadd("zsrc", {"m": 1.5})
+    assert writer.copy("zsrc", "zdst")
+    threads[0].join(10)
+    assert results[0] == (b"zdst", b"m", 1.5)
+    assert writer.zcard("zsrc") == 1 and writer.exists("zdst") == 0
+
+
 def test_timeouts_reply_null_after_about_the_timeout(server):
     r = _redis(server)
     start = time.monotonic()

@@ -79,6 +79,9 @@ extension KeyCommands {
             keyspace.set(destination, moved, now: now)
             return true
         }
+        // A list or sorted set arriving under a key may serve clients blocked on it, as in Redis (the served
+        // operation checks the type; a string there serves no one).
+        if renamed { context.server.blocking.signal(destination) }
         if onlyIfAbsent {
             context.replyInteger(renamed ? 1 : 0)
         } else {
@@ -121,6 +124,7 @@ extension KeyCommands {
             keyspace.set(destination, entry, now: now)
             return true
         }
+        if copied { context.server.blocking.signal(destination) }
         context.replyInteger(copied ? 1 : 0)
     }
 }
