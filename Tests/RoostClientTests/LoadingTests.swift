@@ -115,17 +115,18 @@ struct LoadingTests {
         let recomputing = Counter()
         async let winner = first.get("page", ttl: .seconds(60)) {
             recomputing.increment()
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(1500))
             return ByteBuffer(string: "v2")
         }
         while recomputing.value == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        _ = try await second.ping()  // connect first: only the read is timed
         let began = ContinuousClock.now
         let stale = try await second.get("page", ttl: .seconds(60)) {
             Issue.record("the second caller must not recompute while the first holds the lease")
             return ByteBuffer(string: "v3")
         }
         #expect(String(buffer: stale) == "v1")
-        #expect(ContinuousClock.now - began < .milliseconds(400), "the stale value comes without waiting")
+        #expect(ContinuousClock.now - began < .milliseconds(1200), "the stale value comes without the winner's 1.5 s")
         #expect(String(buffer: try await winner) == "v2")
         #expect(try await second.getString("page") == "v2")
 
@@ -155,12 +156,13 @@ struct LoadingTests {
                 throw SourceDown()
             }
         }
+        _ = try await second.ping()  // connect first: only the load is timed
         let began = ContinuousClock.now
         let value = try await second.get("flaky", ttl: .seconds(60), options: .init(lease: .seconds(30))) {
             ByteBuffer(string: "recovered")
         }
         #expect(String(buffer: value) == "recovered")
-        #expect(ContinuousClock.now - began < .seconds(1), "not blocked by the failed holder's 30 s lease")
+        #expect(ContinuousClock.now - began < .seconds(5), "not blocked by the failed holder's 30 s lease")
     }
 
     @Test("A caller that waits longer than maximumWait computes the value itself without storing it")
@@ -178,13 +180,15 @@ struct LoadingTests {
         }
         defer { holding.cancel() }
         try await Task.sleep(for: .milliseconds(200))
+        _ = try await other.ping()  // connect first: only the waiting is timed
         let began = ContinuousClock.now
         let value = try await other.get(
             "slow", ttl: .seconds(60), options: .init(lease: .seconds(30), maximumWait: .milliseconds(300))
         ) { ByteBuffer(string: "own") }
         let waited = ContinuousClock.now - began
         #expect(String(buffer: value) == "own")
-        #expect(waited >= .milliseconds(250) && waited < .seconds(2), "waited \(waited)")
+        // Bounded by maximumWait (plus round trips on a loaded CI machine), far below the holder's 30 s lease.
+        #expect(waited >= .milliseconds(250) && waited < .seconds(10), "waited \(waited)")
         #expect(try await other.getString("slow") == "", "the placeholder is still the holder's: nothing stored")
     }
 
