@@ -81,31 +81,8 @@ extension HashCommands {
     /// Redis does); a hashtable is walked `count` fields a step with ``HashValue/scan(cursor:count:)``'s guarantee.
     /// A missing key is an empty, finished scan.
     static func hscan(_ context: inout CommandContext) throws(CommandError) {
-        guard let cursor = context.withArgument(2, { KeyCommands.parseCursor($0) }) else {
-            throw CommandError("ERR invalid cursor")
-        }
-        var count = 10
-        var pattern: [UInt8]? = nil
-        var withValues = true
-        var index = 3
-        while index < context.count {
-            let hasValue = index + 1 < context.count
-            if context.argument(index, is: "COUNT"), hasValue {
-                let requested = try context.integer(index + 1)
-                guard requested >= 1 else { throw .syntax }
-                count = Int(min(requested, Int64(Int.max / 16)))
-                index += 2
-            } else if context.argument(index, is: "MATCH"), hasValue {
-                let bytes = context.bytes(index + 1)
-                pattern = bytes == [UInt8(ascii: "*")] ? nil : bytes
-                index += 2
-            } else if context.argument(index, is: "NOVALUES") {
-                withValues = false
-                index += 1
-            } else {
-                throw .syntax
-            }
-        }
+        let (cursor, count, pattern, withValues) = try KeyCommands.aggregateScanOptions(
+            &context, allowsNoValues: true)
         try context.withHash(reading: true) { hash, out throws(CommandError) in
             out.writeRESPArrayHeader(2)
             guard let hash else {

@@ -126,4 +126,38 @@ extension KeyCommands {
         }
         context.replyBulk(key)
     }
+
+    /// The options of `HSCAN`/`SSCAN`/`ZSCAN key cursor [MATCH pattern] [COUNT count]` (and `HSCAN`'s `NOVALUES` when
+    /// `allowsNoValues`), with Redis's errors: the cursor, the count (at least 1), the pattern (nil for none or
+    /// `*`), and whether values are wanted.
+    static func aggregateScanOptions(_ context: inout CommandContext, allowsNoValues: Bool = false)
+        throws(CommandError) -> (cursor: UInt64, count: Int, pattern: [UInt8]?, withValues: Bool)
+    {
+        guard let cursor = context.withArgument(2, { KeyCommands.parseCursor($0) }) else {
+            throw CommandError("ERR invalid cursor")
+        }
+        var count = 10
+        var pattern: [UInt8]? = nil
+        var withValues = true
+        var index = 3
+        while index < context.count {
+            let hasValue = index + 1 < context.count
+            if context.argument(index, is: "COUNT"), hasValue {
+                let requested = try context.integer(index + 1)
+                guard requested >= 1 else { throw .syntax }
+                count = Int(min(requested, Int64(Int.max / 16)))
+                index += 2
+            } else if context.argument(index, is: "MATCH"), hasValue {
+                let bytes = context.bytes(index + 1)
+                pattern = bytes == [UInt8(ascii: "*")] ? nil : bytes
+                index += 2
+            } else if allowsNoValues, context.argument(index, is: "NOVALUES") {
+                withValues = false
+                index += 1
+            } else {
+                throw .syntax
+            }
+        }
+        return (cursor, count, pattern, withValues)
+    }
 }

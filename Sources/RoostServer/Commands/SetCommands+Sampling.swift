@@ -118,27 +118,7 @@ extension SetCommands {
     /// `SSCAN key cursor [MATCH pattern] [COUNT count]`: an intset is returned whole with cursor 0 (as Redis does);
     /// a hashtable is walked `count` members a step with ``SetValue/scan(cursor:count:)``'s guarantee.
     static func sscan(_ context: inout CommandContext) throws(CommandError) {
-        guard let cursor = context.withArgument(2, { KeyCommands.parseCursor($0) }) else {
-            throw CommandError("ERR invalid cursor")
-        }
-        var count = 10
-        var pattern: [UInt8]? = nil
-        var index = 3
-        while index < context.count {
-            let hasValue = index + 1 < context.count
-            if context.argument(index, is: "COUNT"), hasValue {
-                let requested = try context.integer(index + 1)
-                guard requested >= 1 else { throw .syntax }
-                count = Int(min(requested, Int64(Int.max / 16)))
-                index += 2
-            } else if context.argument(index, is: "MATCH"), hasValue {
-                let bytes = context.bytes(index + 1)
-                pattern = bytes == [UInt8(ascii: "*")] ? nil : bytes
-                index += 2
-            } else {
-                throw .syntax
-            }
-        }
+        let (cursor, count, pattern, _) = try KeyCommands.aggregateScanOptions(&context)
         try context.withSet(reading: true) { set, out throws(CommandError) in
             out.writeRESPArrayHeader(2)
             guard let set else {
