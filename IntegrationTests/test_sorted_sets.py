@@ -8,57 +8,13 @@ These tests also pass against redis-server (ROOSTD=/usr/bin/redis-server)."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-import redis
 
-from servers import target_is_redis
+from test_lists import _block_in_order, _blocked, _redis, _wait, server  # noqa: F401 (server is a fixture)
 
 pytestmark = pytest.mark.time_limit(90)
-
-
-def _redis(server, **kw) -> redis.Redis:
-    return redis.Redis(host=server.host, port=server.port, socket_timeout=15, **kw)
-
-
-def _wait(pred, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def _blocked(r: redis.Redis) -> int:
-    return int(r.info("clients")["blocked_clients"])
-
-
-@pytest.fixture
-def server(start_roost):
-    if target_is_redis():
-        return start_roost("--loglevel", "warning")
-    return start_roost("--loglevel", "warning", "--event-loops", "4")
-
-
-def _block_in_order(server, control, count, command):
-    """Starts `count` clients, each blocking with `command(client)` once the previous one is blocked; returns the
-    threads and the results list (index = blocking order)."""
-    results: list = [None] * count
-    threads = []
-    for index in range(count):
-        client = _redis(server)
-
-        def run(index=index, client=client):
-            results[index] = command(client)
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        threads.append(thread)
-        _wait(lambda: _blocked(control) == index + 1, 5, f"client {index} to block")
-    return threads, results
 
 
 def test_five_clients_blocked_on_one_key_each_get_one_member_in_blocking_order(server):
