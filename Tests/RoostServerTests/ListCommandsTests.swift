@@ -11,37 +11,6 @@ import Testing
 /// they blocked, one element each; timeouts; a closed client's waiter dropped; `MULTI` never blocking. (Replies of
 /// the non-blocking commands are compared with redis-server in the differential session `12_lists`.)
 @Suite struct ListCommandsTests {
-    /// A second connection on `server`, with its own id.
-    private static func connection(_ server: ServerState, id: UInt64) -> CommandContext {
-        CommandContext(
-            server: server, session: ClientSession(id: id, channel: EmbeddedChannel(), now: 0), out: ByteBuffer(),
-            authenticated: true)
-    }
-
-    /// Runs a command that is expected to block: no reply, a future to wait on.
-    private static func block(_ context: inout CommandContext, _ arguments: String...) -> EventLoopFuture<
-        BlockedOutcome
-    >? {
-        context.arguments = arguments.map { ByteBuffer(string: $0) }
-        Dispatcher.beginBatch(&context)
-        Dispatcher.execute(&context)
-        defer { context.blocked = nil }
-        #expect(context.out.readableBytes == 0, "a blocked command replies nothing yet")
-        return context.blocked
-    }
-
-    /// The reply a blocked command's future completed with (nil while it has not).
-    private static func outcome(_ future: EventLoopFuture<BlockedOutcome>?) -> Reply? {
-        let reply = Mutex<Reply?>(nil)
-        future?.whenSuccess { outcome in
-            guard case .reply(var bytes) = outcome else { return }
-            var parser = RESPValueParser()
-            let value = try? parser.parse(&bytes)
-            reply.withLock { $0 = value.map(Reply.init) ?? .error("empty") }
-        }
-        return reply.withLock { $0 }
-    }
-
     @Test func pushPopAndRanges() {
         var redis = Harness()
         #expect(redis("RPUSH", "l", "a", "b", "c") == .integer(3))
@@ -101,24 +70,24 @@ import Testing
     @Test func blockedClientsAreServedInTheOrderTheyBlockedOneElementEach() {
         var redis = Harness()
         let server = redis.server
-        var first = Self.connection(server, id: 11)
-        var second = Self.connection(server, id: 12)
-        var third = Self.connection(server, id: 13)
-        let a = Self.block(&first, "BLPOP", "q", "0")
-        let b = Self.block(&second, "BRPOP", "other", "q", "0")
-        let c = Self.block(&third, "BLMOVE", "q", "dst", "LEFT", "RIGHT", "0")
+        var first = BlockingSupport.connection(server, id: 11)
+        var second = BlockingSupport.connection(server, id: 12)
+        var third = BlockingSupport.connection(server, id: 13)
+        let a = BlockingSupport.block(&first, "BLPOP", "q", "0")
+        let b = BlockingSupport.block(&second, "BRPOP", "other", "q", "0")
+        let c = BlockingSupport.block(&third, "BLMOVE", "q", "dst", "LEFT", "RIGHT", "0")
         #expect(a != nil && b != nil && c != nil)
         #expect(server.blocking.blockedCount.load(ordering: .relaxed) == 3)
         // One push of two elements serves the two oldest waiters; the third stays blocked.
         #expect(redis("RPUSH", "q", "x", "y") == .integer(2))
         server.blocking.serveReady(server)
-        #expect(Self.outcome(a) == .strings(["q", "x"]))
-        #expect(Self.outcome(b) == .strings(["q", "y"]), "BRPOP takes from the tail, but one element only")
-        #expect(Self.outcome(c) == nil)
+        #expect(BlockingSupport.outcome(a) == .strings(["q", "x"]))
+        #expect(BlockingSupport.outcome(b) == .strings(["q", "y"]), "BRPOP takes from the tail, but one element only")
+        #expect(BlockingSupport.outcome(c) == nil)
         #expect(redis("EXISTS", "q") == .integer(0))
         redis("LPUSH", "q", "z")
         server.blocking.serveReady(server)
-        #expect(Self.outcome(c) == .bulk("z"))
+        #expect(BlockingSupport.outcome(c) == .bulk("z"))
         #expect(redis("LRANGE", "dst", "0", "-1") == .strings(["z"]))
         #expect(server.blocking.blockedCount.load(ordering: .relaxed) == 0)
     }
@@ -126,15 +95,15 @@ import Testing
     @Test func aClosedClientIsForgottenAndTheNextOneServed() {
         var redis = Harness()
         let server = redis.server
-        var gone = Self.connection(server, id: 21)
-        var waiting = Self.connection(server, id: 22)
-        let dropped = Self.block(&gone, "BLPOP", "q", "0")
-        let served = Self.block(&waiting, "BLPOP", "q", "0")
+        var gone = BlockingSupport.connection(server, id: 21)
+        var waiting = BlockingSupport.connection(server, id: 22)
+        let dropped = BlockingSupport.block(&gone, "BLPOP", "q", "0")
+        let served = BlockingSupport.block(&waiting, "BLPOP", "q", "0")
         server.blocking.cancel(clientID: 21)
-        #expect(Self.outcome(dropped) == .error("empty"), "completed with nothing to write")
+        #expect(BlockingSupport.outcome(dropped) == .error("empty"), "completed with nothing to write")
         redis("RPUSH", "q", "v")
         server.blocking.serveReady(server)
-        #expect(Self.outcome(served) == .strings(["q", "v"]))
+        #expect(BlockingSupport.outcome(served) == .strings(["q", "v"]))
     }
 
     @Test func timeoutArgumentsAndMultiNeverBlocks() {

@@ -12,65 +12,34 @@ import Testing
 /// session `14_sorted_sets_more` cannot show: the union of weighted infinities against a model, the key-ready signal
 /// of the STORE forms, and memory after `ZUNIONSTORE` overwrites.
 @Suite struct SortedSetAlgebraAndBlockingTests {
-    /// A second connection on `server`, with its own id.
-    private static func connection(_ server: ServerState, id: UInt64) -> CommandContext {
-        CommandContext(
-            server: server, session: ClientSession(id: id, channel: EmbeddedChannel(), now: 0), out: ByteBuffer(),
-            authenticated: true)
-    }
-
-    /// Runs a command that is expected to block: no reply, a future to wait on.
-    private static func block(_ context: inout CommandContext, _ arguments: String...) -> EventLoopFuture<
-        BlockedOutcome
-    >? {
-        context.arguments = arguments.map { ByteBuffer(string: $0) }
-        Dispatcher.beginBatch(&context)
-        Dispatcher.execute(&context)
-        defer { context.blocked = nil }
-        #expect(context.out.readableBytes == 0, "a blocked command replies nothing yet")
-        return context.blocked
-    }
-
-    /// The reply a blocked command's future completed with (nil while it has not).
-    private static func outcome(_ future: EventLoopFuture<BlockedOutcome>?) -> Reply? {
-        let reply = Mutex<Reply?>(nil)
-        future?.whenSuccess { outcome in
-            guard case .reply(var bytes) = outcome else { return }
-            var parser = RESPValueParser()
-            let value = try? parser.parse(&bytes)
-            reply.withLock { $0 = value.map(Reply.init) ?? .error("empty") }
-        }
-        return reply.withLock { $0 }
-    }
-
     @Test func blockedPopsAreServedInBlockingOrderOneMemberEach() {
         var redis = Harness()
         let server = redis.server
-        var first = Self.connection(server, id: 31)
-        var second = Self.connection(server, id: 32)
-        var third = Self.connection(server, id: 33)
-        let a = Self.block(&first, "BZPOPMIN", "z", "0")
-        let b = Self.block(&second, "BZPOPMAX", "other", "z", "0")
-        let c = Self.block(&third, "BZPOPMIN", "z", "0")
+        var first = BlockingSupport.connection(server, id: 31)
+        var second = BlockingSupport.connection(server, id: 32)
+        var third = BlockingSupport.connection(server, id: 33)
+        let a = BlockingSupport.block(&first, "BZPOPMIN", "z", "0")
+        let b = BlockingSupport.block(&second, "BZPOPMAX", "other", "z", "0")
+        let c = BlockingSupport.block(&third, "BZPOPMIN", "z", "0")
         #expect(a != nil && b != nil && c != nil)
         #expect(server.blocking.blockedCount.load(ordering: .relaxed) == 3)
         // A list pushed to the key does not serve them (and a sorted-set waiter does not take list elements).
         redis("RPUSH", "other", "x")
         server.blocking.serveReady(server)
-        #expect(Self.outcome(b) == nil)
+        #expect(BlockingSupport.outcome(b) == nil)
         redis("DEL", "other")
         // One ZADD of two members serves the two oldest waiters, lowest then highest; the third stays blocked.
         #expect(redis("ZADD", "z", "1", "low", "5", "high") == .integer(2))
         server.blocking.serveReady(server)
-        #expect(Self.outcome(a) == .strings(["z", "low", "1"]))
-        #expect(Self.outcome(b) == .strings(["z", "high", "5"]))
-        #expect(Self.outcome(c) == nil)
+        #expect(BlockingSupport.outcome(a) == .strings(["z", "low", "1"]))
+        #expect(BlockingSupport.outcome(b) == .strings(["z", "high", "5"]))
+        #expect(BlockingSupport.outcome(c) == nil)
         #expect(redis("EXISTS", "z") == .integer(0))
         // A STORE form that writes a non-empty destination serves the last waiter.
         redis("ZADD", "src", "2.5", "m")
         #expect(redis("ZUNIONSTORE", "z", "1", "src", "WEIGHTS", "2") == .integer(1))
         server.blocking.serveReady(server)
-        #expect(Self.outcome(c) == .strings(["z", "m", "5"]))
+        #expect(BlockingSupport.outcome(c) == .strings(["z", "m", "5"]))
         #expect(server.blocking.blockedCount.load(ordering: .relaxed) == 0)
     }
 
